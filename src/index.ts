@@ -1,0 +1,9 @@
+// Generated L1 bindings, one namespace per API group (see imports/sources.json).
+export * as networking from './imports/istio-networking';
+export * as security from './imports/istio-security';
+export * as telemetry from './imports/istio-telemetry';
+export * as extensions from './imports/istio-extensions';
+export * as gatewayapi from './imports/gateway-api';
+export * as gatewayapi_experimental from './imports/gateway-api-experimental';
+export * as flagger from './imports/flagger';
+export * as argorollouts from './imports/argo-rollouts';
