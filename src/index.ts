@@ -7,3 +7,5 @@ export * as gatewayapi from './imports/gateway-api';
 export * as gatewayapi_experimental from './imports/gateway-api-experimental';
 export * as flagger from './imports/flagger';
 export * as argorollouts from './imports/argo-rollouts';
+export * from './mesh';
+export * from './traffic';

@@ -1,0 +1,48 @@
+import { ServiceIdentity } from './service-identity';
+
+/** Properties of a {@link GatewayWorkload}. */
+export interface GatewayWorkloadProps {
+  /** Labels that select the gateway's pods, used as the Istio Gateway's `selector`. */
+  readonly labels: { [key: string]: string };
+  /**
+   * The gateway deployment's namespace.
+   * @default 'istio-system'
+   */
+  readonly namespace?: string;
+  /** The ServiceAccount the gateway runs as; its identity is what authorization policies admit. */
+  readonly serviceAccountName: string;
+}
+
+/**
+ * An Istio gateway deployment (ingress or egress): how Gateways select it and which identity it has.
+ * @see https://istio.io/latest/docs/setup/additional-setup/gateway/
+ */
+export class GatewayWorkload {
+  /** The ingress gateway of a default installation: `istio=ingressgateway` in `istio-system`. */
+  public static defaultIngress(): GatewayWorkload {
+    return new GatewayWorkload({ labels: { istio: 'ingressgateway' }, serviceAccountName: 'istio-ingressgateway-service-account' });
+  }
+
+  /** The egress gateway of a default installation: `istio=egressgateway` in `istio-system`. */
+  public static defaultEgress(): GatewayWorkload {
+    return new GatewayWorkload({ labels: { istio: 'egressgateway' }, serviceAccountName: 'istio-egressgateway-service-account' });
+  }
+
+  /** A gateway deployment of your own. */
+  public static custom(props: GatewayWorkloadProps): GatewayWorkload {
+    return new GatewayWorkload(props);
+  }
+
+  /** Labels that select the gateway's pods. */
+  public readonly labels: { [key: string]: string };
+  /** The gateway's namespace. */
+  public readonly namespace: string;
+  /** The gateway's identity. */
+  public readonly identity: ServiceIdentity;
+
+  private constructor(props: GatewayWorkloadProps) {
+    this.labels = { ...props.labels };
+    this.namespace = props.namespace ?? 'istio-system';
+    this.identity = ServiceIdentity.fromName(this.namespace, props.serviceAccountName);
+  }
+}

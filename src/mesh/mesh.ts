@@ -1,0 +1,130 @@
+import { Construct, IConstruct } from 'constructs';
+import { configError } from '../_errors';
+import { requireDnsLabel } from '../_validate';
+import { GatewayWorkload } from './gateway-workload';
+
+/**
+ * How workloads join the mesh.
+ * @see https://istio.io/latest/docs/ambient/overview/
+ */
+export enum DataplaneMode {
+  /** An Envoy sidecar injected into every pod. */
+  SIDECAR = 'sidecar',
+  /** Ambient mode: ztunnel for L4, waypoint proxies for L7. */
+  AMBIENT = 'ambient',
+}
+
+/**
+ * Which traffic API routes and gateways are rendered with.
+ * @see https://istio.io/latest/docs/tasks/traffic-management/ingress/gateway-api/
+ */
+export enum TrafficApi {
+  /** Istio's own Gateway, VirtualService and DestinationRule. */
+  ISTIO = 'istio',
+  /** Kubernetes Gateway API: Gateway, HTTPRoute, GRPCRoute. */
+  GATEWAY_API = 'gateway-api',
+}
+
+/** Properties of a {@link Mesh}. */
+export interface MeshProps {
+  /**
+   * The trust domain of workload identities (`<trust-domain>/ns/<ns>/sa/<sa>`).
+   * @default 'cluster.local'
+   */
+  readonly trustDomain?: string;
+  /**
+   * The cluster's DNS domain, used in service FQDNs (`name.ns.svc.<domain>`).
+   * @default 'cluster.local'
+   */
+  readonly clusterDomain?: string;
+  /**
+   * Istio's root namespace, where mesh-wide policy lives.
+   * @default 'istio-system'
+   */
+  readonly rootNamespace?: string;
+  /**
+   * Control-plane revision to enrol namespaces in (`istio.io/rev`) instead of `istio-injection=enabled`.
+   * @default - the default revision, through `istio-injection=enabled`
+   */
+  readonly revision?: string;
+  /**
+   * How workloads join the mesh.
+   * @default DataplaneMode.SIDECAR
+   */
+  readonly dataplaneMode?: DataplaneMode;
+  /**
+   * The ingress gateway deployment that Gateways bind to.
+   * @default GatewayWorkload.defaultIngress()
+   */
+  readonly ingressGateway?: GatewayWorkload;
+  /**
+   * The egress gateway deployment that egress traffic is routed through.
+   * @default GatewayWorkload.defaultEgress()
+   */
+  readonly egressGateway?: GatewayWorkload;
+  /**
+   * Which traffic API routes are rendered with; constructs may override it.
+   * @default TrafficApi.ISTIO
+   */
+  readonly trafficApi?: TrafficApi;
+}
+
+const MESH = Symbol.for('cdk8s-istio.Mesh');
+
+/**
+ * Mesh-wide settings, visible to every construct below the scope it is defined in.
+ *
+ * Define one in the App (or a Chart) before the patterns; a scope with none in its ancestry gets Istio's defaults.
+ *
+ * @example
+ * new Mesh(app, 'Mesh', { trustDomain: 'prod.example.com', revision: '1-30' });
+ */
+export class Mesh extends Construct {
+  /**
+   * The settings in force for `scope`: the nearest Mesh defined on it or an ancestor, otherwise the defaults.
+   */
+  public static of(scope: IConstruct): Mesh {
+    for (const s of [...scope.node.scopes].reverse()) {
+      const found = (s as any)[MESH] as Mesh | undefined;
+      if (found) return found;
+    }
+    // No Mesh declared: one with Istio's defaults, attached to the root so every later lookup finds the same one.
+    return new Mesh(scope.node.root as Construct, 'IstioMesh');
+  }
+
+  /** The trust domain of workload identities. */
+  public readonly trustDomain: string;
+  /** The cluster's DNS domain. */
+  public readonly clusterDomain: string;
+  /** Istio's root namespace. */
+  public readonly rootNamespace: string;
+  /** The control-plane revision, if any. */
+  public readonly revision?: string;
+  /** How workloads join the mesh. */
+  public readonly dataplaneMode: DataplaneMode;
+  /** The ingress gateway deployment. */
+  public readonly ingressGateway: GatewayWorkload;
+  /** The egress gateway deployment. */
+  public readonly egressGateway: GatewayWorkload;
+  /** The default traffic API. */
+  public readonly trafficApi: TrafficApi;
+
+  public constructor(scope: Construct, id: string, props: MeshProps = {}) {
+    super(scope, id);
+    if ((scope as any)[MESH]) {
+      throw configError(this, 'scope', scope.node.path, 'define at most one Mesh per scope');
+    }
+    this.trustDomain = props.trustDomain ?? 'cluster.local';
+    if (!/^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?$/.test(this.trustDomain)) {
+      throw configError(this, 'trustDomain', this.trustDomain, 'use a domain name such as cluster.local');
+    }
+    this.clusterDomain = props.clusterDomain ?? 'cluster.local';
+    this.rootNamespace = requireDnsLabel(this, 'rootNamespace', props.rootNamespace ?? 'istio-system');
+    this.revision = props.revision === undefined ? undefined : requireDnsLabel(this, 'revision', props.revision);
+    this.dataplaneMode = props.dataplaneMode ?? DataplaneMode.SIDECAR;
+    this.ingressGateway = props.ingressGateway ?? GatewayWorkload.defaultIngress();
+    this.egressGateway = props.egressGateway ?? GatewayWorkload.defaultEgress();
+    this.trafficApi = props.trafficApi ?? TrafficApi.ISTIO;
+    Object.defineProperty(scope, MESH, { value: this, enumerable: false });
+  }
+}

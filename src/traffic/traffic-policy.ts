@@ -1,0 +1,50 @@
+import { IConstruct } from 'constructs';
+import { configError } from '../_errors';
+import { compact } from '../_render';
+import { ConnectionPool, renderConnectionPool } from './connection-pool';
+import { LoadBalancer } from './load-balancer';
+import { OutlierDetection, renderOutlierDetection } from './outlier-detection';
+import { UpstreamTls } from './upstream-tls';
+
+/**
+ * How the client proxy connects to a destination (a host or one subset of it).
+ * @see https://istio.io/latest/docs/reference/config/networking/destination-rule/#TrafficPolicy
+ */
+export interface TrafficPolicy {
+  /**
+   * Connection and request limits.
+   * @default - Envoy's defaults
+   */
+  readonly connectionPool?: ConnectionPool;
+  /**
+   * Ejection of failing endpoints (circuit breaking).
+   * @default - no outlier detection
+   */
+  readonly outlierDetection?: OutlierDetection;
+  /**
+   * The load-balancing algorithm.
+   * @default - least request
+   */
+  readonly loadBalancer?: LoadBalancer;
+  /**
+   * TLS towards the destination.
+   * @default - Istio mutual TLS when the destination has a sidecar (auto mTLS)
+   */
+  readonly tls?: UpstreamTls;
+}
+
+/** @internal The fields of a TrafficPolicy, for merging contributions field by field. */
+export const TRAFFIC_POLICY_FIELDS: (keyof TrafficPolicy)[] = ['connectionPool', 'outlierDetection', 'loadBalancer', 'tls'];
+
+/** @internal Renders a DestinationRule `trafficPolicy`. */
+export function renderTrafficPolicy(scope: IConstruct, prop: string, policy: TrafficPolicy, host: string): any {
+  if (policy.loadBalancer?.hasLocalityFailover && !policy.outlierDetection) {
+    throw configError(scope, `${prop}.outlierDetection`, undefined, 'locality failover needs outlier detection to mark endpoints unhealthy: set outlierDetection');
+  }
+  return compact({
+    connectionPool: policy.connectionPool && renderConnectionPool(scope, `${prop}.connectionPool`, policy.connectionPool),
+    outlierDetection: policy.outlierDetection && renderOutlierDetection(scope, `${prop}.outlierDetection`, policy.outlierDetection),
+    loadBalancer: policy.loadBalancer?._render(scope, `${prop}.loadBalancer`),
+    tls: policy.tls?._render(scope, `${prop}.tls`, host),
+  });
+}

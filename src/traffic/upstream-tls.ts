@@ -1,0 +1,63 @@
+import { IConstruct } from 'constructs';
+import { configError } from '../_errors';
+import { compact } from '../_render';
+
+/** Properties of TLS the client proxy originates with its own certificate settings. */
+export interface OriginateTlsOptions {
+  /**
+   * The server name sent in the TLS handshake.
+   * @default - the destination host
+   */
+  readonly sni?: string;
+  /**
+   * Names the server certificate must carry.
+   * @default - the SNI
+   */
+  readonly subjectAltNames?: string[];
+  /**
+   * Secret (in the client proxy's namespace for gateways) holding the CA bundle, and for MUTUAL the client key pair.
+   * @default - the proxy's system CA bundle
+   */
+  readonly credentialName?: string;
+}
+
+/**
+ * The TLS the client proxy uses towards a destination.
+ * @see https://istio.io/latest/docs/reference/config/networking/destination-rule/#ClientTLSSettings
+ */
+export class UpstreamTls {
+  /** Istio mutual TLS with the mesh's certificates: the mode for in-mesh hosts. */
+  public static istioMutual(): UpstreamTls {
+    return new UpstreamTls('ISTIO_MUTUAL', {});
+  }
+  /** Plain text: only for destinations outside the mesh that do not speak TLS. */
+  public static disable(): UpstreamTls {
+    return new UpstreamTls('DISABLE', {});
+  }
+  /** TLS origination verifying the server (the application speaks plain HTTP to its proxy). */
+  public static simple(options: OriginateTlsOptions = {}): UpstreamTls {
+    return new UpstreamTls('SIMPLE', options);
+  }
+  /** Mutual TLS with a client certificate from `credentialName`. */
+  public static mutual(options: OriginateTlsOptions): UpstreamTls {
+    return new UpstreamTls('MUTUAL', options);
+  }
+
+  private constructor(
+    /** The TLS mode. */
+    public readonly mode: string,
+    private readonly options: OriginateTlsOptions,
+  ) {}
+
+  /** @internal */
+  public _render(scope: IConstruct, prop: string, host?: string): any {
+    if (this.mode === 'MUTUAL' && !this.options.credentialName) {
+      throw configError(scope, `${prop}.credentialName`, undefined, 'mutual TLS needs a credentialName holding the client certificate');
+    }
+    if (this.mode !== 'SIMPLE' && this.mode !== 'MUTUAL') return { mode: this.mode };
+    const sni = this.options.sni ?? (host && !host.startsWith('*') ? host : undefined);
+    // Verify the server's name: without subjectAltNames a valid certificate for any name would be accepted.
+    const subjectAltNames = this.options.subjectAltNames ?? (sni ? [sni] : undefined);
+    return compact({ mode: this.mode, sni, subjectAltNames, credentialName: this.options.credentialName });
+  }
+}
