@@ -9,3 +9,4 @@ export * as flagger from './imports/flagger';
 export * as argorollouts from './imports/argo-rollouts';
 export * from './mesh';
 export * from './traffic';
+export * from './ingress';

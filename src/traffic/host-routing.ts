@@ -20,6 +20,11 @@ export interface RouteDestination {
   readonly subset?: string;
   /** Share of the route's traffic, 0-100; the weights of a route sum to 100. */
   readonly weight: number;
+  /**
+   * Response headers added when this destination answers (for example a cookie pinning the caller to it).
+   * @default - none
+   */
+  readonly responseHeaders?: { [name: string]: string };
 }
 
 /** An HTTP route of a host: which requests it takes and where they go. */
@@ -98,8 +103,9 @@ interface Contribution<T> {
 interface SubsetEntry {
   readonly labels: { [key: string]: string };
   readonly owner: IConstruct;
-  readonly policy: Map<string, Contribution<unknown>>;
 }
+
+type PolicyFields = Map<string, Contribution<unknown>>;
 
 interface RouteEntry {
   readonly route: HttpRoute;
@@ -144,7 +150,9 @@ export class HostRouting extends Construct {
   private _virtualService?: ApiObject;
   private _destinationRule?: ApiObject;
   private readonly subsets = new Map<string, SubsetEntry>();
-  private readonly policy = new Map<string, Contribution<unknown>>();
+  private readonly policy: PolicyFields = new Map();
+  // Per-subset policies may be declared before the subset (a resilience policy created before the canary).
+  private readonly subsetPolicies = new Map<string, PolicyFields>();
   private readonly routes: RouteEntry[] = [];
   private readonly gateways = new Set<string>();
   private readonly extraHosts = new Set<string>();
@@ -197,7 +205,7 @@ export class HostRouting extends Construct {
     if (existing) {
       throw configError(owner, 'subset', name, `${existing.owner.node.path} already defines subset '${name}' of ${this.host.name}; use another version name`);
     }
-    this.subsets.set(name, { labels: { ...labels }, owner, policy: new Map() });
+    this.subsets.set(name, { labels: { ...labels }, owner });
     this.addTrafficPolicy(owner, policy, name);
   }
 
@@ -207,12 +215,15 @@ export class HostRouting extends Construct {
   }
 
   /**
-   * Sets traffic policy fields for the host, or for one subset. Fields merge; a field set twice by different
-   * constructs is an error naming both.
+   * Sets traffic policy fields for the host, or for one subset (which must be declared by synth time). Fields
+   * merge; a field set twice by different constructs is an error naming both.
    */
   public addTrafficPolicy(owner: IConstruct, policy: TrafficPolicy, subset?: string): void {
-    const target = subset === undefined ? this.policy : this.subsets.get(subset)?.policy;
-    if (!target) throw configError(owner, 'subset', subset, `declare subset '${subset}' of ${this.host.name} before its traffic policy`);
+    let target = this.policy;
+    if (subset !== undefined) {
+      target = this.subsetPolicies.get(subset) ?? new Map();
+      this.subsetPolicies.set(subset, target);
+    }
     for (const field of TRAFFIC_POLICY_FIELDS) {
       const value = policy[field];
       if (value === undefined) continue;
@@ -308,10 +319,16 @@ export class HostRouting extends Construct {
   }
 
   private renderDestinationRule(): any {
+    for (const [name, fields] of this.subsetPolicies) {
+      if (!this.subsets.has(name)) {
+        const owner = [...fields.values()][0].owner;
+        throw configError(owner, 'subset', name, `no construct declares subset '${name}' of ${this.host.name} (known: ${[...this.subsets.keys()].join(', ') || 'none'})`);
+      }
+    }
     const subsets = [...this.subsets.entries()].map(([name, s]) => ({
       name,
       labels: s.labels,
-      ...this.renderPolicy(s.policy, `subsets.${name}.trafficPolicy`),
+      ...this.renderPolicy(this.subsetPolicies.get(name) ?? new Map(), `subsets.${name}.trafficPolicy`),
     }));
     return {
       host: this.host.name,
@@ -320,7 +337,7 @@ export class HostRouting extends Construct {
     };
   }
 
-  private renderPolicy(fields: Map<string, Contribution<unknown>>, prop: string): any {
+  private renderPolicy(fields: PolicyFields, prop: string): any {
     if (fields.size === 0) return {};
     const owner = [...fields.values()][0].owner;
     const policy: any = {};
@@ -391,7 +408,11 @@ export class HostRouting extends Construct {
     const suffix = port ? `-${port.name}` : '';
     const base: any = {
       name: `${route.name}${suffix}`,
-      route: route.destinations.map(d => ({ destination: this.destination(d.subset, port), weight: d.weight })),
+      route: route.destinations.map(d => ({
+        destination: this.destination(d.subset, port),
+        weight: d.weight,
+        ...(d.responseHeaders ? { headers: { response: { add: { ...d.responseHeaders } } } } : {}),
+      })),
       ...(timeout ? { timeout: istioDuration(owner, `${prop}.timeout`, timeout) } : {}),
     };
     if (route.mirrorSubset) {

@@ -7,3 +7,5 @@ export * from './load-balancer';
 export * from './upstream-tls';
 export * from './traffic-policy';
 export * from './host-routing';
+export * from './canary-service';
+export * from './resilient-upstream';

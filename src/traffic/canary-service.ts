@@ -1,0 +1,354 @@
+import { ApiObject, Duration, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-33';
+import { Construct } from 'constructs';
+import { configError } from '../_errors';
+import { requireDnsLabel, requireInteger, requirePercent, requireUnique } from '../_validate';
+import { IngressGateway, IngressTls } from '../ingress/ingress-gateway';
+import { Host } from '../mesh/host';
+import { ServiceIdentity, namespaceOf } from '../mesh/service-identity';
+import { ServicePort } from '../mesh/service-port';
+import { HostRouting, RouteDestination, RoutePriority } from './host-routing';
+import { LoadBalancer } from './load-balancer';
+import { RequestMatch } from './request-match';
+import { RetryPolicy } from './retry-policy';
+
+/** One version of a {@link CanaryService}. */
+export interface CanaryVersion {
+  /** The version's name, a DNS label such as `v1`; it becomes the pods' `version` label and the subset name. */
+  readonly name: string;
+  /**
+   * Container image of this version.
+   * @default - required unless `workload` is given
+   */
+  readonly image?: string;
+  /**
+   * An existing workload for this version instead of one created here; it gets the `app` and `version` pod labels.
+   * @default - a Deployment is created from `image`
+   */
+  readonly workload?: kplus.Deployment;
+  /**
+   * Replicas of the created Deployment.
+   * @default 2
+   */
+  readonly replicas?: number;
+  /**
+   * Resource requests and limits of the created container.
+   * @default - the service's `resources`
+   */
+  readonly resources?: kplus.ContainerResources;
+  /**
+   * Environment variables of the created container.
+   * @default - none
+   */
+  readonly env?: { [name: string]: string };
+}
+
+/** Requests that go to one version ahead of the weighted split (A/B routing). */
+export interface CanaryMatchRoute {
+  /** The version that takes these requests. */
+  readonly version: string;
+  /** Matching requests; several are OR-ed, the conditions inside one RequestMatch are AND-ed. */
+  readonly matches: RequestMatch[];
+  /**
+   * The route's name.
+   * @default `to-<version>`
+   */
+  readonly name?: string;
+}
+
+/** A copy of live traffic sent to a version whose responses are discarded (shadow release). */
+export interface CanaryMirror {
+  /** The version receiving the copies; it must take no live traffic. */
+  readonly version: string;
+  /**
+   * Percentage of requests copied.
+   * @default 100
+   */
+  readonly percentage?: number;
+}
+
+/**
+ * How a caller stays on one version.
+ */
+export class StickySession {
+  /**
+   * Pins a caller to the version that first answered it, with a cookie set on the response and matched on later
+   * requests; within the version, the same cookie hashes to one pod.
+   * @param name the cookie's name
+   * @param ttl how long the pin lasts
+   */
+  public static cookie(name: string, ttl: Duration): StickySession {
+    return new StickySession(name, ttl, LoadBalancer.consistentHashByCookie(name));
+  }
+  /**
+   * Consistent hash on a header: the same value reaches the same pod. Istio picks the version per request before
+   * hashing, so this keeps a caller on one pod of a version but not on one version while weights split traffic.
+   */
+  public static header(name: string): StickySession {
+    return new StickySession(undefined, undefined, LoadBalancer.consistentHashByHeader(name));
+  }
+  /** Consistent hash on the caller's IP; like `header`, it pins a pod within the version chosen per request. */
+  public static sourceIp(): StickySession {
+    return new StickySession(undefined, undefined, LoadBalancer.consistentHashBySourceIp());
+  }
+
+  private constructor(
+    /** @internal */ public readonly _cookie: string | undefined,
+    /** @internal */ public readonly _ttl: Duration | undefined,
+    /** @internal */ public readonly _loadBalancer: LoadBalancer,
+  ) {}
+}
+
+/** Exposure of the service through the ingress gateway. */
+export interface CanaryIngress {
+  /** Public hosts, such as `shop.example.com`. */
+  readonly hosts: string[];
+  /**
+   * TLS at the gateway.
+   * @default - plain HTTP
+   */
+  readonly tls?: IngressTls;
+  /**
+   * An existing gateway to add the hosts to.
+   * @default - a Gateway is created for this service
+   */
+  readonly gateway?: IngressGateway;
+}
+
+/** Properties of a {@link CanaryService}. */
+export interface CanaryServiceProps {
+  /** The versions, in release order; the first takes all traffic unless `weights` says otherwise. */
+  readonly versions: CanaryVersion[];
+  /**
+   * The service's name (Service, ServiceAccount, host).
+   * @default - the construct id, lowercased
+   */
+  readonly name?: string;
+  /**
+   * The Service's ports, named for Istio's protocol selection.
+   * @default [ServicePort.http(8080)]
+   */
+  readonly ports?: ServicePort[];
+  /**
+   * Traffic share per version name, 0-100, summing to 100. Blue/green is a switch from `{v1: 100, v2: 0}` to
+   * `{v1: 0, v2: 100}`.
+   * @default - 100 to the first version
+   */
+  readonly weights?: { [version: string]: number };
+  /**
+   * Requests sent to a given version ahead of the weighted split (header, cookie, query, path, method matches).
+   * @default - none
+   */
+  readonly matchRoutes?: CanaryMatchRoute[];
+  /**
+   * Shadow traffic to a version.
+   * @default - no mirroring
+   */
+  readonly mirror?: CanaryMirror;
+  /**
+   * Session stickiness.
+   * @default - none
+   */
+  readonly stickySession?: StickySession;
+  /**
+   * Overall timeout of a request.
+   * @default - the host's request policy (see ResilientUpstream), else none
+   */
+  readonly timeout?: Duration;
+  /**
+   * Retries of the service's routes.
+   * @default - the host's request policy (see ResilientUpstream), else Istio's default
+   */
+  readonly retries?: RetryPolicy;
+  /**
+   * Exposure through the ingress gateway; the VirtualService is bound to the gateway and to `mesh`.
+   * @default - in-mesh only
+   */
+  readonly ingress?: CanaryIngress;
+  /**
+   * Container resources of every created Deployment.
+   * @default - required: each version or the service must set them unless `requireResources` is false
+   */
+  readonly resources?: kplus.ContainerResources;
+  /**
+   * Refuse created Deployments without explicit resource requests and limits.
+   * @default true
+   */
+  readonly requireResources?: boolean;
+}
+
+/**
+ * Versions of one service released side by side, with weighted, matched and mirrored traffic between them.
+ *
+ * Synthesizes a ServiceAccount, a Service with protocol-named ports, a Deployment per version (labels `app` and
+ * `version`), and — through the host's {@link HostRouting} — a DestinationRule with a subset per version and a
+ * VirtualService routing to them, the DestinationRule ordered first.
+ *
+ * @example
+ * new CanaryService(chart, 'Reviews', {
+ *   versions: [{ name: 'v1', image: 'reviews:1' }, { name: 'v2', image: 'reviews:2' }],
+ *   weights: { v1: 90, v2: 10 },
+ *   resources: { cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(500) } },
+ * });
+ */
+export class CanaryService extends Construct {
+  /** The service's name. */
+  public readonly name: string;
+  /** The Service selecting every version. */
+  public readonly service: kplus.Service;
+  /** The identity every version runs as. */
+  public readonly serviceAccount: kplus.ServiceAccount;
+  /** The workload of each version, by version name. */
+  public readonly workloads: { [version: string]: kplus.Deployment };
+  /** The host's routing (VirtualService and DestinationRule). */
+  public readonly routing: HostRouting;
+  /** The in-cluster host. */
+  public readonly host: Host;
+  /** The gateway, when exposed through ingress. */
+  public readonly ingressGateway?: IngressGateway;
+
+  public constructor(scope: Construct, id: string, props: CanaryServiceProps) {
+    super(scope, id);
+    this.name = requireDnsLabel(this, 'name', props.name ?? id.toLowerCase());
+    const ports = props.ports ?? [ServicePort.http(8080)];
+    const versions = props.versions ?? [];
+    const weights = this.validateInput(props, versions, ports);
+
+    // Everything is checked: build.
+    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: this.name } });
+    this.service = new kplus.Service(this, 'Service', {
+      metadata: { name: this.name },
+      ports: ports.map(p => ({ name: p.name, port: p.port, targetPort: p.targetPort })),
+    });
+    this.service.selectLabel('app', this.name);
+    ports.forEach((p, i) => ApiObject.of(this.service).addJsonPatch(JsonPatch.add(`/spec/ports/${i}/appProtocol`, p.protocol)));
+
+    this.workloads = {};
+    for (const v of versions) this.workloads[v.name] = this.versionWorkload(v, ports, props);
+
+    this.host = Host.service(this, this.name, namespaceOf(this.service));
+    this.routing = HostRouting.of(this, this.host);
+    this.routing.setPorts(this, ports);
+    for (const v of versions) this.routing.addSubset(this, v.name, { version: v.name });
+    if (props.stickySession) this.routing.addTrafficPolicy(this, { loadBalancer: props.stickySession._loadBalancer });
+
+    const sticky = props.stickySession?._cookie ? props.stickySession : undefined;
+    for (const r of props.matchRoutes ?? []) {
+      this.routing.addRoute(this, {
+        name: r.name ?? `to-${r.version}`,
+        matches: r.matches,
+        destinations: [{ subset: r.version, weight: 100 }],
+        timeout: props.timeout,
+        retries: props.retries,
+      }, RoutePriority.MATCHED);
+    }
+    if (sticky) {
+      // A caller already pinned by the cookie goes back to its version.
+      for (const v of versions) {
+        this.routing.addRoute(this, {
+          name: `sticky-${v.name}`,
+          matches: [RequestMatch.cookie(sticky._cookie!, v.name)],
+          destinations: [{ subset: v.name, weight: 100 }],
+          timeout: props.timeout,
+          retries: props.retries,
+        }, RoutePriority.MATCHED);
+      }
+    }
+    const destinations: RouteDestination[] = versions.map(v => ({
+      subset: v.name,
+      weight: weights[v.name],
+      ...(sticky ? { responseHeaders: { 'set-cookie': `${sticky._cookie}=${v.name}; Path=/; Max-Age=${sticky._ttl!.toSeconds()}; HttpOnly` } } : {}),
+    }));
+    this.routing.addRoute(this, {
+      name: 'split',
+      destinations: destinations.filter(d => d.weight > 0 || versions.length === 1),
+      mirrorSubset: props.mirror?.version,
+      mirrorPercentage: props.mirror?.percentage,
+      timeout: props.timeout,
+      retries: props.retries,
+    }, RoutePriority.DEFAULT);
+
+    if (props.ingress) {
+      this.ingressGateway = props.ingress.gateway ?? new IngressGateway(this, 'Gateway');
+      for (const h of props.ingress.hosts) this.ingressGateway.addHost(h, this.routing.namespace, props.ingress.tls ?? IngressTls.none());
+      this.routing.bindGateway(this.ingressGateway.ref, props.ingress.hosts);
+    }
+  }
+
+  /** The identity the service's workloads run as, for authorization rules. */
+  public get identity(): ServiceIdentity {
+    return ServiceIdentity.fromServiceAccount(this.serviceAccount);
+  }
+
+  private validateInput(props: CanaryServiceProps, versions: CanaryVersion[], ports: ServicePort[]): { [version: string]: number } {
+    if (versions.length === 0) throw configError(this, 'versions', [], 'declare at least one version');
+    versions.forEach((v, i) => {
+      requireDnsLabel(this, `versions[${i}].name`, v.name);
+      if (!v.image && !v.workload) throw configError(this, `versions[${i}].image`, undefined, 'give an image, or an existing workload');
+      if (v.image && v.workload) throw configError(this, `versions[${i}].workload`, v.workload.node.path, 'give an image or a workload, not both');
+      if (v.replicas !== undefined) requireInteger(this, `versions[${i}].replicas`, v.replicas, 0);
+      if (v.image && (props.requireResources ?? true) && !v.resources && !props.resources) {
+        throw configError(this, `versions[${i}].resources`, undefined, 'set resource requests and limits (or the service\'s resources), or set requireResources: false');
+      }
+    });
+    requireUnique(this, 'versions.name', versions.map(v => v.name));
+    if (ports.length === 0) throw configError(this, 'ports', [], 'declare at least one port');
+    ports.forEach((p, i) => p._validate(this, `ports[${i}]`));
+    requireUnique(this, 'ports.name', ports.map(p => p.name));
+    requireUnique(this, 'ports.port', ports.map(p => String(p.port)));
+
+    const known = new Set(versions.map(v => v.name));
+    const requireKnown = (prop: string, name: string) => {
+      if (!known.has(name)) throw configError(this, prop, name, `use one of the declared versions: ${[...known].join(', ')}`);
+    };
+    const weights: { [version: string]: number } = props.weights ? { ...props.weights } : { [versions[0].name]: 100 };
+    for (const [name, w] of Object.entries(weights)) {
+      requireKnown('weights', name);
+      requirePercent(this, `weights.${name}`, w);
+    }
+    for (const v of versions) weights[v.name] = weights[v.name] ?? 0;
+    const total = Object.values(weights).reduce((a, b) => a + b, 0);
+    if (total !== 100) throw configError(this, 'weights', props.weights, `the weights must sum to 100 (they sum to ${total})`);
+
+    (props.matchRoutes ?? []).forEach((r, i) => {
+      requireKnown(`matchRoutes[${i}].version`, r.version);
+      if (r.matches.length === 0) throw configError(this, `matchRoutes[${i}].matches`, [], 'give at least one match');
+    });
+    if (props.mirror) {
+      requireKnown('mirror.version', props.mirror.version);
+      if (weights[props.mirror.version] > 0) {
+        throw configError(this, 'mirror.version', props.mirror.version, 'mirror to a version that takes no live traffic (weight 0); a version cannot mirror to itself');
+      }
+      requirePercent(this, 'mirror.percentage', props.mirror.percentage ?? 100);
+    }
+    if (props.ingress) {
+      if (props.ingress.hosts.length === 0) throw configError(this, 'ingress.hosts', [], 'give at least one public host');
+      props.ingress.hosts.forEach(h => Host.parseExternal(this, h));
+    }
+    return weights;
+  }
+
+  private versionWorkload(v: CanaryVersion, ports: ServicePort[], props: CanaryServiceProps): kplus.Deployment {
+    const labels = { app: this.name, version: v.name };
+    if (v.workload) {
+      for (const [k, val] of Object.entries(labels)) v.workload.podMetadata.addLabel(k, val);
+      return v.workload;
+    }
+    const deployment = new kplus.Deployment(this, `Deployment-${v.name}`, {
+      metadata: { name: `${this.name}-${v.name}`, labels },
+      replicas: v.replicas ?? 2,
+      select: false,
+      podMetadata: { labels },
+      serviceAccount: this.serviceAccount,
+      containers: [{
+        name: this.name,
+        image: v.image!,
+        ports: ports.map(p => ({ number: p.targetPort, name: p.name.slice(0, 15) })),
+        resources: v.resources ?? props.resources,
+        envVariables: Object.fromEntries(Object.entries(v.env ?? {}).map(([k, val]) => [k, kplus.EnvValue.fromValue(val)])),
+      }],
+    });
+    deployment.select(kplus.LabelSelector.of({ labels }));
+    return deployment;
+  }
+}
