@@ -21,6 +21,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   devDeps: [
     '@types/node@^20',
     'cdk8s-cli@^2.200.0',
+    // The examples import 'cdk8s-istio' as a user would; this links the package to itself.
+    'cdk8s-istio@file:.',
     '@types/js-yaml@^4.0.9',
     'ajv@^8.17.1',
     'ajv-formats@^3.0.1',
@@ -41,7 +43,11 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   gitignore: ['/.crd-cache/', 'examples/*/dist/', 'examples/*/node_modules/', '*.cpuprofile'],
   npmIgnoreOptions: { ignorePatterns: ['/imports/', '/examples/', '/.ci/', '/bench/', '/scripts/'] },
   jestOptions: {
+    // A changed snapshot fails the run; update deliberately with `npx projen test -u`.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
+      // Examples import 'cdk8s-istio' as users do; in tests that is this package's source.
+      moduleNameMapper: { '^cdk8s-istio$': '<rootDir>/src/index.ts' },
       testTimeout: 120_000,
       coveragePathIgnorePatterns: ['/node_modules/', '/src/imports/', '/test/'],
     },
