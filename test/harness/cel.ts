@@ -148,6 +148,24 @@ function dynToCel(value: unknown): CelInput {
   return value as CelInput;
 }
 
+const toTimestamp = plan(env, parse('timestamp(self)'));
+const toDuration = plan(env, parse('duration(self)'));
+
+/**
+ * Strings with a date, date-time, duration or byte format are timestamps, durations and bytes in CEL. One that does
+ * not parse stays a string: its format error is reported by the schema validation.
+ */
+function typedString(value: string, format: string): CelInput {
+  const parsers: Record<string, () => CelResult> = {
+    'date-time': () => toTimestamp({ self: value }),
+    'date': () => toTimestamp({ self: `${value}T00:00:00Z` }),
+    'duration': () => toDuration({ self: value }),
+    'byte': () => Uint8Array.from(Buffer.from(value, 'base64')),
+  };
+  const typed = parsers[format]?.();
+  return typed === undefined || isCelError(typed) ? value : typed as CelInput;
+}
+
 /** Converts values to CEL along their schema (apiserver `UnstructuredToVal`), once per object and schema node. */
 class Converter {
   private readonly cache = new Map<unknown, Map<K8sSchema, CelInput>>();
@@ -168,17 +186,7 @@ class Converter {
       if (s.type === 'number') return value;
       return Number.isInteger(value) ? BigInt(value) : value;
     }
-    if (typeof value === 'string' && s.type === 'string') {
-      const stringFormats: Record<string, () => CelResult | undefined> = {
-        'date-time': () => env.funcs.find('timestamp')?.call(0, undefined, [value]),
-        'duration': () => env.funcs.find('duration')?.call(0, undefined, [value]),
-        'byte': () => Uint8Array.from(Buffer.from(value, 'base64')),
-      };
-      // Typed strings are timestamps, durations and bytes in CEL; one that does not parse stays a string, the
-      // format error being reported by the schema validation.
-      const typed = stringFormats[s.format]?.();
-      if (typed !== undefined && !isCelError(typed)) return typed as CelInput;
-    }
+    if (typeof value === 'string' && s.type === 'string' && typeof s.format === 'string') return typedString(value, s.format);
     return value as CelInput;
   }
 
@@ -186,9 +194,11 @@ class Converter {
     if (Array.isArray(value)) return value.map(v => this.convert(v, s.items));
     if (s.properties || s['x-kubernetes-embedded-resource']) {
       const out: Record<string, CelInput> = {};
+      // apiVersion, kind and metadata are visible in a whole or embedded object even when the schema omits them.
+      const implicit = root || s['x-kubernetes-embedded-resource'];
       for (const [key, item] of Object.entries(value)) {
         const name = escapeProperty(key);
-        const itemSchema = fieldSchema(s, key) ?? (s['x-kubernetes-embedded-resource'] ? {} : undefined);
+        const itemSchema = fieldSchema(s, key) ?? (implicit && ['apiVersion', 'kind', 'metadata'].includes(key) ? {} : undefined);
         if (name === undefined || itemSchema === undefined) continue;
         // At the root only metadata.name and metadata.generateName are visible to rules.
         if (root && key === 'metadata') {
@@ -248,8 +258,9 @@ export class CelValidator {
     const result = rule.program({ self });
     const typeName = s.type ? `"${s.type}"` : '""';
     if (isCelError(result)) {
-      // As in the server: a runtime error (no such key, bad conversion, no overload for a dyn value) fails the rule.
-      return { path, message: `Invalid value: ${typeName}: ${result.message} evaluating rule: ${rule.rule}` };
+      // As in the server: a runtime error (no such key, bad conversion, no overload for a dyn value) fails the
+      // rule, and is told with the rule's message when it has one (`ruleErrorString`).
+      return { path, message: `Invalid value: ${typeName}: ${result.message} evaluating rule: ${rule.message?.trim() || rule.rule}` };
     }
     if (typeof result !== 'boolean') throw new Error(`harness: rule returned ${String(result)}, not a bool: ${rule.rule}`);
     if (result) return undefined;

@@ -36,7 +36,11 @@ export function servedCrdVersions(): Map<string, CrdVersion> {
         const key = gvkKey(`${group}/${v.name}`, names.kind);
         if (byKey.has(key)) throw new Error(`${key} is defined by two pinned CRDs (${source.file})`);
         byKey.set(key, {
-          group, version: v.name, kind: names.kind, namespaced: scope === 'Namespaced', schema,
+          group,
+          version: v.name,
+          kind: names.kind,
+          namespaced: scope === 'Namespaced',
+          schema,
           hasStatusSubresource: v.subresources?.status !== undefined,
         });
       }

@@ -1,6 +1,7 @@
 // IP address and prefix parsing with Go's `net/netip` rules, which the API server uses for the `ipv4`, `ipv6` and
 // `cidr` schema formats and for the CEL `ip()`/`cidr()` library. JavaScript has no parser of its own, and Go's
 // differs from most others: no leading zeros in IPv4 octets, no shortened IPv4 forms.
+/* eslint-disable no-bitwise */ // addresses are bytes and 16-bit words
 
 /** A parsed address: 4 or 16 bytes, and the zone of an IPv6 address (`fe80::1%eth0`), or ''. */
 export interface IpAddr {
@@ -73,9 +74,10 @@ function parseIPv6Bytes(s: string): number[] | undefined {
 /** `netip.ParseAddr`, or undefined when the text is not an address. */
 export function parseAddr(s: string): IpAddr | undefined {
   if (s.includes(':')) {
-    const [addr, zone = ''] = s.split('%', 2);
-    if (s.includes('%') && zone === '') return undefined;
-    const bytes = parseIPv6Bytes(addr);
+    const percent = s.indexOf('%');
+    const zone = percent < 0 ? '' : s.slice(percent + 1);
+    if (percent >= 0 && zone === '') return undefined;
+    const bytes = parseIPv6Bytes(percent < 0 ? s : s.slice(0, percent));
     return bytes && { bytes, zone };
   }
   const bytes = parseIPv4Bytes(s);

@@ -1,9 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { REPO_ROOT } from '../../scripts/crd-sources';
+import { CelValidator } from './cel';
 import { servedCrdVersions } from './crds';
 import { describeIfCrds, expectValidManifests, validateManifests } from './validate';
+import { REPO_ROOT } from '../../scripts/crd-sources';
 
 const ISTIO_CASES = path.resolve(REPO_ROOT, '..', 'shared', 'istio-testdata', 'validation');
 
@@ -14,9 +15,10 @@ const ISTIO_CASES = path.resolve(REPO_ROOT, '..', 'shared', 'istio-testdata', 'v
 const EXCEPTIONS: Record<string, string> = {};
 
 /**
- * Documents js-yaml reads differently from Kubernetes' YAML reader (go-yaml), set to go-yaml's reading. In a flow
- * sequence, YAML 1.2 (js-yaml) ends the plain scalar `001:db8::` at `: ]`, making a one-key mapping; go-yaml
- * only ends it at ': ' and reads the string.
+ * Documents js-yaml reads differently from the Go YAML readers of Istio and kubectl, set to the Go reading: this is
+ * about loading the test data, not validating it. In a flow sequence, YAML 1.2 (js-yaml) ends the plain scalar
+ * `001:db8::` at `:]`, making a one-key mapping; go-yaml only ends it at `: ` and reads the string, which is why the
+ * case is valid upstream.
  */
 const GO_YAML_READINGS: Record<string, (doc: any) => void> = {
   'serviceentry-valid.yaml#0': doc => {
@@ -73,9 +75,8 @@ describeIfCrds('validation harness', () => {
     expect(messagesOf([dr])).toEqual([]);
   });
 
-  test('schema defaults are applied before CEL runs', () => {
-    // GIVEN a ServiceEntry with a CIDR address and no resolution: the rule reads `resolution`, whose absence means
-    // NONE; with DNS resolution the same address is refused
+  test('a rule across fields of the ServiceEntry CRD is enforced', () => {
+    // GIVEN a ServiceEntry with a CIDR address: fine without resolution (NONE), refused with DNS resolution
     const se = (resolution?: string) => ({
       apiVersion: 'networking.istio.io/v1',
       kind: 'ServiceEntry',
@@ -97,6 +98,43 @@ describeIfCrds('validation harness', () => {
     });
     expect(messagesOf([route('/api')])).toEqual([]);
     expect(messagesOf([route('api')])).toEqual([expect.stringMatching(/^spec\.rules\[0\]\.matches\[0\]\.path: Invalid value: "object": value must be an absolute path/)]);
+  });
+
+  test('defaults are applied to a copy, not to the object given', () => {
+    const route = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'web' },
+      spec: { rules: [{ matches: [{ path: { value: '/' } }] }] },
+    };
+    expectValidManifests([route]);
+    expect(route.spec.rules[0].matches[0].path).toEqual({ value: '/' });
+  });
+
+  test('escaped property names are visible to rules (`namespace` is `__namespace__`)', () => {
+    // GIVEN parent refs that differ only by namespace: distinct for the Gateway API uniqueness rule
+    const route = (namespaces: string[]) => ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'web' },
+      spec: { parentRefs: namespaces.map(namespace => ({ name: 'gw', namespace })) },
+    });
+    expect(messagesOf([route(['a', 'b'])])).toEqual([]);
+    expect(messagesOf([route(['a', 'a'])])).toEqual([expect.stringMatching(/^spec\.parentRefs: Invalid value: "array": sectionName must be unique when parentRefs includes 2 or more references to the same parent/)]);
+  });
+
+  test('transition rules (oldSelf) are skipped on create', () => {
+    // Argo Rollouts' spec.selector carries `self == oldSelf`, which only applies to updates
+    expectValidManifests([{
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'reviews' },
+      spec: {
+        selector: { matchLabels: { app: 'reviews' } },
+        template: { metadata: { labels: { app: 'reviews' } }, spec: { containers: [{ name: 'reviews', image: 'reviews:1' }] } },
+        strategy: { canary: { steps: [{ setWeight: 20 }, { pause: { duration: '1m' } }] } },
+      },
+    }]);
   });
 
   test('a duplicate key in a list-type map is rejected', () => {
@@ -247,5 +285,49 @@ describeIfCrds('validation harness', () => {
     console.log(`istio validation cases: ${total - Object.keys(disagreements).length}/${total} agree` +
       (unexplained.length ? `\n${unexplained.map(k => `${k}: ${disagreements[k]}`).join('\n')}` : ''));
     expect(Object.keys(disagreements).sort()).toEqual(Object.keys(EXCEPTIONS).sort());
+  });
+});
+
+describe('CEL rules on a hand-written schema', () => {
+  const failures = (rule: string, value: unknown) =>
+    new CelValidator({ 'type': 'string', 'x-kubernetes-validations': [{ rule }] }, 'test').validate(value).length;
+
+  test('messageExpression, fieldPath and reason shape the error', () => {
+    const validator = new CelValidator({
+      'type': 'object',
+      'properties': { n: { type: 'integer' }, at: { type: 'string', format: 'date-time' } },
+      'x-kubernetes-validations': [
+        { rule: 'self.n > 0', messageExpression: "'n is ' + string(self.n)", fieldPath: '.n', reason: 'FieldValueForbidden' },
+        { rule: "self.at < timestamp('2025-01-01T00:00:00Z')", message: 'too late' },
+      ],
+    }, 'test');
+    expect(validator.validate({ n: 1, at: '2024-06-01T00:00:00Z' })).toEqual([]);
+    expect(validator.validate({ n: 0, at: '2025-06-01T00:00:00Z' })).toEqual([
+      { path: ['n'], message: 'Forbidden: n is 0' },
+      { path: [], message: 'Invalid value: "object": too late' },
+    ]);
+  });
+
+  test('a rule the harness cannot run fails loudly when compiled', () => {
+    expect(() => new CelValidator({ 'type': 'string', 'x-kubernetes-validations': [{ rule: "quantity(self).isGreaterThan(quantity('1'))" }] }, 'q'))
+      .toThrow(/calls isGreaterThan, quantity, which the harness does not implement/);
+    expect(() => new CelValidator({ 'type': 'string', 'x-kubernetes-validations': [{ rule: 'self ==' }] }, 'p')).toThrow(/cannot parse CEL/);
+  });
+
+  test.each([
+    ['isURL(self)', 'https://example.com:8443/a?b=c', 0],
+    ['isURL(self)', 'example.com/path', 1],
+    ['isURL(self)', 'http://exa mple.com', 1],
+    ["url(self).getHostname() == 'example.com' && url(self).getPort() == '8443'", 'https://example.com:8443/', 0],
+    ['isIP(self)', '10.0.0.1', 0],
+    ['isIP(self)', '010.0.0.1', 1],
+    ['isIP(self)', '::ffff:10.0.0.1', 1],
+    ["ip(self) == ip('2001:db8::1')", '2001:0db8:0:0:0:0:0:1', 0],
+    ["cidr(self).containsIP('10.1.2.3')", '10.0.0.0/8', 0],
+    ["cidr(self).containsIP('11.1.2.3')", '10.0.0.0/8', 1],
+    ['isCIDR(self)', '10.0.0.0/33', 1],
+    ["self.split('/').size() == 2 && self.lowerAscii() == self", 'a/b', 0],
+  ])('%s on %j: %d failure(s)', (rule, value, expected) => {
+    expect(failures(rule, value)).toBe(expected);
   });
 });

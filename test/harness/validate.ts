@@ -47,7 +47,7 @@ function compiledCrd(apiVersion: string, kind: string): CompiledCrd | undefined 
 const SERVER_CEL_SKIPPED = 'some validation rules were not checked because the object was invalid; correct the existing errors to complete validation';
 
 function customResourceErrors(object: Record<string, unknown>, { crd, schema, cel }: CompiledCrd): FieldError[] {
-  // The server works on a decoded copy: the caller's object is not defaulted.
+  // The server works on its own decoded copy: the caller's object is not defaulted.
   const copy = structuredClone(object);
   if (crd.hasStatusSubresource) delete copy.status;
   pruneNullsAndDefault(copy, crd.schema);
@@ -82,7 +82,8 @@ function objectErrors(object: unknown): FieldError[] {
 
 /** Every reason the objects would be refused; empty when all would be created. */
 export function validateManifests(objects: any[]): ManifestError[] {
-  return objects.flatMap((object, index) => objectErrors(object).map(e => ({
+  // Checked as sent: JSON, so undefined fields are absent and class instances are their JSON.
+  return objects.flatMap((object, index) => objectErrors(JSON.parse(JSON.stringify(object ?? null))).map(e => ({
     index,
     kind: String(object?.kind ?? ''),
     name: String(object?.metadata?.name ?? ''),
