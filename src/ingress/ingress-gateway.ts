@@ -2,10 +2,11 @@ import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { configError } from '../_errors';
 import { requireDnsLabel } from '../_validate';
+import * as gatewayapi from '../imports/gateway-api';
 import * as networking from '../imports/istio-networking';
 import { GatewayWorkload } from '../mesh/gateway-workload';
 import { Host } from '../mesh/host';
-import { Mesh } from '../mesh/mesh';
+import { Mesh, TrafficApi } from '../mesh/mesh';
 
 /** Minimum TLS version a gateway accepts. */
 export enum TlsVersion {
@@ -61,11 +62,16 @@ export class IngressTls {
   }
 
   /** @internal */
+  public get _minProtocolVersion(): TlsVersion {
+    return this.options.minProtocolVersion ?? TlsVersion.TLS_1_2;
+  }
+
+  /** @internal */
   public _render(): any {
     return {
       mode: this.mode,
       ...(this.credentialName ? { credentialName: this.credentialName } : {}),
-      minProtocolVersion: this.options.minProtocolVersion ?? TlsVersion.TLS_1_2,
+      minProtocolVersion: this._minProtocolVersion,
     };
   }
 }
@@ -78,10 +84,15 @@ export interface IngressGatewayProps {
    */
   readonly name?: string;
   /**
-   * The gateway deployment to configure.
+   * The gateway deployment to configure (Istio API only: with the Gateway API, Istio deploys the gateway itself).
    * @default - the Mesh's ingress gateway
    */
   readonly workload?: GatewayWorkload;
+  /**
+   * The traffic API: an Istio Gateway, or a Gateway API Gateway of class `istio`.
+   * @default - the Mesh's traffic API
+   */
+  readonly trafficApi?: TrafficApi;
 }
 
 interface ServedHost {
@@ -91,26 +102,36 @@ interface ServedHost {
 }
 
 /**
- * An Istio Gateway on the ingress gateway deployment, with one server per host.
+ * An ingress gateway with one server (Istio) or listener (Gateway API) per host.
  *
- * Server hosts are qualified with the namespace allowed to route them (`ns/host`), so a VirtualService in another
- * namespace cannot take over a host.
+ * With the Istio API, server hosts are qualified with the namespace allowed to route them (`ns/host`); with the
+ * Gateway API, each listener admits routes from that namespace only. Either way a route in another namespace
+ * cannot take over a host.
  * @see https://istio.io/latest/docs/reference/config/networking/gateway/
+ * @see https://istio.io/latest/docs/tasks/traffic-management/ingress/gateway-api/
  */
 export class IngressGateway extends Construct {
   /** The Gateway object. */
   public readonly gateway: ApiObject;
-  /** The gateway deployment it configures. */
+  /** The gateway deployment it configures (Istio API). */
   public readonly workload: GatewayWorkload;
+  /** The traffic API of the gateway. */
+  public readonly trafficApi: TrafficApi;
+  private _redirectRoute?: ApiObject;
   private readonly hosts: ServedHost[] = [];
 
   public constructor(scope: Construct, id: string, props: IngressGatewayProps = {}) {
     super(scope, id);
     this.workload = props.workload ?? Mesh.of(this).ingressGateway;
+    this.trafficApi = props.trafficApi ?? Mesh.of(this).trafficApi;
+    const gatewayApi = this.trafficApi === TrafficApi.GATEWAY_API;
+    if (gatewayApi && props.workload) {
+      throw configError(this, 'workload', props.workload.labels, 'with the Gateway API, Istio deploys the gateway for the Gateway object: drop workload');
+    }
     this.gateway = new ApiObject(this, 'Resource', {
-      ...networking.Gateway.GVK,
+      ...(gatewayApi ? gatewayapi.Gateway.GVK : networking.Gateway.GVK),
       metadata: props.name === undefined ? {} : { name: requireDnsLabel(this, 'name', props.name) },
-      spec: Lazy.any({ produce: () => this.renderSpec() }),
+      spec: Lazy.any({ produce: () => gatewayApi ? this.renderGatewayApiSpec() : this.renderSpec() }),
     });
     this.node.addValidation({ validate: () => this.hosts.length ? [] : [`${this.node.path}: the gateway serves no host: call addHost()`] });
   }
@@ -130,7 +151,66 @@ export class IngressGateway extends Construct {
     Host.parseExternal(this, host);
     if (this.hosts.some(h => h.host === host)) throw configError(this, 'host', host, 'serve each host once per gateway');
     if (tls.mode === 'SIMPLE' && !tls.credentialName) throw configError(this, 'tls.credentialName', undefined, 'name the Secret holding the certificate');
+    if (this.trafficApi === TrafficApi.GATEWAY_API) {
+      if (tls.mode === 'PASSTHROUGH') throw configError(this, 'tls', 'PASSTHROUGH', 'TLS passthrough needs a TLSRoute, which the Gateway API has only in its Experimental channel: use the Istio traffic API');
+      if (tls._minProtocolVersion !== TlsVersion.TLS_1_2) {
+        throw configError(this, 'tls.minProtocolVersion', tls._minProtocolVersion, 'the Gateway API has no field for the minimum TLS version: use the Istio traffic API');
+      }
+    }
     this.hosts.push({ host, routeNamespace: requireDnsLabel(this, 'routeNamespace', routeNamespace), tls });
+    if (tls.httpsRedirect && this.trafficApi === TrafficApi.GATEWAY_API) this.ensureRedirectRoute();
+  }
+
+  /**
+   * The Gateway API listeners that routes for `host` attach to (its HTTPS listener, or HTTP for plain hosts).
+   * @internal
+   */
+  public _listenersFor(host: string): string[] {
+    if (this.trafficApi !== TrafficApi.GATEWAY_API) return [];
+    const i = this.hosts.findIndex(h => h.host === host);
+    return i < 0 ? [] : [this.hosts[i].tls.mode === 'NONE' ? `http-${i}` : `https-${i}`];
+  }
+
+  /** With the Gateway API, the HTTPRoute that redirects HTTP to HTTPS, once a host asks for it. */
+  public get redirectRoute(): ApiObject | undefined {
+    return this._redirectRoute;
+  }
+
+  private ensureRedirectRoute(): void {
+    if (this._redirectRoute) return;
+    this._redirectRoute = new ApiObject(this, 'Redirect', {
+      ...gatewayapi.HttpRoute.GVK,
+      metadata: {},
+      spec: Lazy.any({ produce: () => this.renderRedirect() }),
+    });
+    this._redirectRoute.node.addDependency(this.gateway);
+  }
+
+  private renderRedirect(): any {
+    const redirected = this.hosts.map((h, i) => ({ h, i })).filter(({ h }) => h.tls.httpsRedirect);
+    return {
+      parentRefs: redirected.map(({ i }) => ({ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: this.gateway.name, sectionName: `http-${i}` })),
+      hostnames: redirected.map(({ h }) => h.host),
+      rules: [{ filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } }] }],
+    };
+  }
+
+  private renderGatewayApiSpec(): any {
+    const allowFrom = (namespace: string) => ({
+      namespaces: { from: 'Selector', selector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } },
+    });
+    const listeners = this.hosts.flatMap((h, i) => {
+      const http = { name: `http-${i}`, hostname: h.host, port: 80, protocol: 'HTTP' };
+      if (h.tls.mode === 'NONE') return [{ ...http, allowedRoutes: allowFrom(h.routeNamespace) }];
+      const https = {
+        name: `https-${i}`, hostname: h.host, port: 443, protocol: 'HTTPS',
+        tls: { mode: 'Terminate', certificateRefs: [{ group: '', kind: 'Secret', name: h.tls.credentialName }] },
+        allowedRoutes: allowFrom(h.routeNamespace),
+      };
+      // The plain-HTTP listener only carries this gateway's own redirect route.
+      return h.tls.httpsRedirect ? [{ ...http, allowedRoutes: { namespaces: { from: 'Same' } } }, https] : [https];
+    });
+    return { gatewayClassName: 'istio', listeners };
   }
 
   private renderSpec(): any {

@@ -11,6 +11,11 @@ export interface GatewayWorkloadProps {
   readonly namespace?: string;
   /** The ServiceAccount the gateway runs as; its identity is what authorization policies admit. */
   readonly serviceAccountName: string;
+  /**
+   * The gateway's Service (in `namespace`), which sidecars send traffic to when they route through the gateway.
+   * @default - none: egress routing through this gateway refuses to synthesize until it is set
+   */
+  readonly serviceName?: string;
 }
 
 /**
@@ -20,12 +25,20 @@ export interface GatewayWorkloadProps {
 export class GatewayWorkload {
   /** The ingress gateway of a default installation: `istio=ingressgateway` in `istio-system`. */
   public static defaultIngress(): GatewayWorkload {
-    return new GatewayWorkload({ labels: { istio: 'ingressgateway' }, serviceAccountName: 'istio-ingressgateway-service-account' });
+    return new GatewayWorkload({
+      labels: { istio: 'ingressgateway' },
+      serviceAccountName: 'istio-ingressgateway-service-account',
+      serviceName: 'istio-ingressgateway',
+    });
   }
 
   /** The egress gateway of a default installation: `istio=egressgateway` in `istio-system`. */
   public static defaultEgress(): GatewayWorkload {
-    return new GatewayWorkload({ labels: { istio: 'egressgateway' }, serviceAccountName: 'istio-egressgateway-service-account' });
+    return new GatewayWorkload({
+      labels: { istio: 'egressgateway' },
+      serviceAccountName: 'istio-egressgateway-service-account',
+      serviceName: 'istio-egressgateway',
+    });
   }
 
   /** A gateway deployment of your own. */
@@ -39,10 +52,13 @@ export class GatewayWorkload {
   public readonly namespace: string;
   /** The gateway's identity. */
   public readonly identity: ServiceIdentity;
+  /** The gateway's Service, when known. */
+  public readonly serviceName?: string;
 
   private constructor(props: GatewayWorkloadProps) {
     this.labels = { ...props.labels };
     this.namespace = props.namespace ?? 'istio-system';
     this.identity = ServiceIdentity.fromName(this.namespace, props.serviceAccountName);
+    this.serviceName = props.serviceName;
   }
 }

@@ -1,3 +1,4 @@
+import { ApiObject, JsonPatch } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { configError } from '../_errors';
 import { requireDnsLabel } from '../_validate';
@@ -23,6 +24,17 @@ export enum TrafficApi {
   ISTIO = 'istio',
   /** Kubernetes Gateway API: Gateway, HTTPRoute, GRPCRoute. */
   GATEWAY_API = 'gateway-api',
+}
+
+/**
+ * Which Gateway API release channel the cluster has installed.
+ * @see https://gateway-api.sigs.k8s.io/concepts/versioning/#release-channels
+ */
+export enum GatewayApiChannel {
+  /** Standard: GA and beta fields only. */
+  STANDARD = 'standard',
+  /** Experimental: also fields such as HTTPRoute `retry` and `sessionPersistence`. */
+  EXPERIMENTAL = 'experimental',
 }
 
 /** Properties of a {@link Mesh}. */
@@ -67,6 +79,17 @@ export interface MeshProps {
    * @default TrafficApi.ISTIO
    */
   readonly trafficApi?: TrafficApi;
+  /**
+   * The Istio version of the cluster, `major.minor`. Istio APIs are emitted as `v1` from 1.22 on, as `v1beta1`
+   * before it.
+   * @default '1.30'
+   */
+  readonly istioVersion?: string;
+  /**
+   * The Gateway API channel installed; Experimental fields are refused on Standard.
+   * @default GatewayApiChannel.STANDARD
+   */
+  readonly gatewayApiChannel?: GatewayApiChannel;
 }
 
 const MESH = Symbol.for('cdk8s-istio.Mesh');
@@ -108,6 +131,10 @@ export class Mesh extends Construct {
   public readonly egressGateway: GatewayWorkload;
   /** The default traffic API. */
   public readonly trafficApi: TrafficApi;
+  /** The Istio version, `major.minor`. */
+  public readonly istioVersion: string;
+  /** The Gateway API channel installed. */
+  public readonly gatewayApiChannel: GatewayApiChannel;
 
   public constructor(scope: Construct, id: string, props: MeshProps = {}) {
     super(scope, id);
@@ -125,6 +152,38 @@ export class Mesh extends Construct {
     this.ingressGateway = props.ingressGateway ?? GatewayWorkload.defaultIngress();
     this.egressGateway = props.egressGateway ?? GatewayWorkload.defaultEgress();
     this.trafficApi = props.trafficApi ?? TrafficApi.ISTIO;
+    this.istioVersion = props.istioVersion ?? '1.30';
+    const version = /^1\.(\d+)$/.exec(this.istioVersion);
+    if (!version || Number(version[1]) < 18) {
+      throw configError(this, 'istioVersion', this.istioVersion, 'use a supported Istio version as major.minor, 1.18 or later');
+    }
+    this.gatewayApiChannel = props.gatewayApiChannel ?? GatewayApiChannel.STANDARD;
     Object.defineProperty(scope, MESH, { value: this, enumerable: false });
+    if (this.istioApiVersion('networking.istio.io/v1') !== 'networking.istio.io/v1') {
+      // Older meshes: every Istio object under this scope is emitted at the version they serve.
+      const patched = new WeakSet<ApiObject>();
+      this.node.addValidation({
+        validate: () => {
+          for (const c of scope.node.findAll()) {
+            if (!(c instanceof ApiObject) || patched.has(c)) continue;
+            const downgraded = this.istioApiVersion(c.apiVersion);
+            if (downgraded !== c.apiVersion) c.addJsonPatch(JsonPatch.replace('/apiVersion', downgraded));
+            patched.add(c);
+          }
+          return [];
+        },
+      });
+    }
+  }
+
+  /**
+   * The apiVersion to emit for an Istio kind whose current version is `v1` (networking, security, telemetry):
+   * `v1` from Istio 1.22, `v1beta1` (networking, security) or `v1alpha1` (telemetry) before.
+   * @param apiVersion the `group/v1` apiVersion
+   */
+  public istioApiVersion(apiVersion: string): string {
+    const [group, version] = apiVersion.split('/');
+    if (version !== 'v1' || !group.endsWith('.istio.io') || Number(this.istioVersion.split('.')[1]) >= 22) return apiVersion;
+    return `${group}/${group.startsWith('telemetry.') ? 'v1alpha1' : 'v1beta1'}`;
   }
 }

@@ -5,6 +5,7 @@ import { configError } from '../_errors';
 import { requireDnsLabel, requireInteger, requirePercent, requireUnique } from '../_validate';
 import { IngressGateway, IngressTls } from '../ingress/ingress-gateway';
 import { Host } from '../mesh/host';
+import { TrafficApi } from '../mesh/mesh';
 import { ServiceIdentity, namespaceOf } from '../mesh/service-identity';
 import { ServicePort } from '../mesh/service-port';
 import { HostRouting, RouteDestination, RoutePriority } from './host-routing';
@@ -166,6 +167,12 @@ export interface CanaryServiceProps {
    */
   readonly ingress?: CanaryIngress;
   /**
+   * The traffic API the routes are rendered with. With the Gateway API, each version also gets its own Service
+   * (`<name>-<version>`), which the HTTPRoute's weighted backends point at.
+   * @default - the Mesh's traffic API
+   */
+  readonly trafficApi?: TrafficApi;
+  /**
    * Container resources of every created Deployment.
    * @default - required: each version or the service must set them unless `requireResources` is false
    */
@@ -206,6 +213,8 @@ export class CanaryService extends Construct {
   public readonly host: Host;
   /** The gateway, when exposed through ingress. */
   public readonly ingressGateway?: IngressGateway;
+  /** With the Gateway API, the Service of each version, by version name. */
+  public readonly versionServices: { [version: string]: kplus.Service };
 
   public constructor(scope: Construct, id: string, props: CanaryServiceProps) {
     super(scope, id);
@@ -221,15 +230,25 @@ export class CanaryService extends Construct {
       ports: ports.map(p => ({ name: p.name, port: p.port, targetPort: p.targetPort })),
     });
     this.service.selectLabel('app', this.name);
-    ports.forEach((p, i) => ApiObject.of(this.service).addJsonPatch(JsonPatch.add(`/spec/ports/${i}/appProtocol`, p.protocol)));
+    setAppProtocols(this.service, ports);
 
     this.workloads = {};
     for (const v of versions) this.workloads[v.name] = this.versionWorkload(v, ports, props);
 
     this.host = Host.service(this, this.name, namespaceOf(this.service));
     this.routing = HostRouting.of(this, this.host);
+    if (props.trafficApi) this.routing.useTrafficApi(this, props.trafficApi);
     this.routing.setPorts(this, ports);
-    for (const v of versions) this.routing.addSubset(this, v.name, { version: v.name });
+    this.versionServices = {};
+    for (const v of versions) {
+      this.routing.addSubset(this, v.name, { version: v.name });
+      if (this.routing.api === TrafficApi.GATEWAY_API) {
+        const svc = this.versionService(v.name, ports);
+        this.versionServices[v.name] = svc;
+        this.routing.setSubsetBackend(v.name, svc.name);
+        this.routing.addRouteDependency(svc);
+      }
+    }
     if (props.stickySession) this.routing.addTrafficPolicy(this, { loadBalancer: props.stickySession._loadBalancer });
 
     const sticky = props.stickySession?._cookie ? props.stickySession : undefined;
@@ -269,9 +288,12 @@ export class CanaryService extends Construct {
     }, RoutePriority.DEFAULT);
 
     if (props.ingress) {
-      this.ingressGateway = props.ingress.gateway ?? new IngressGateway(this, 'Gateway');
+      this.ingressGateway = props.ingress.gateway ?? new IngressGateway(this, 'Gateway', { trafficApi: this.routing.api });
+      if (this.ingressGateway.trafficApi !== this.routing.api) {
+        throw configError(this, 'ingress.gateway', this.ingressGateway.node.path, `the gateway uses ${this.ingressGateway.trafficApi} and the routes ${this.routing.api}: use one traffic API`);
+      }
       for (const h of props.ingress.hosts) this.ingressGateway.addHost(h, this.routing.namespace, props.ingress.tls ?? IngressTls.none());
-      this.routing.bindGateway(this.ingressGateway.ref, props.ingress.hosts);
+      this.routing.bindGateway(this.ingressGateway.ref, props.ingress.hosts, props.ingress.hosts.flatMap(h => this.ingressGateway!._listenersFor(h)));
     }
   }
 
@@ -328,6 +350,17 @@ export class CanaryService extends Construct {
     return weights;
   }
 
+  private versionService(version: string, ports: ServicePort[]): kplus.Service {
+    const service = new kplus.Service(this, `Service-${version}`, {
+      metadata: { name: `${this.name}-${version}`, labels: { app: this.name, version } },
+      ports: ports.map(p => ({ name: p.name, port: p.port, targetPort: p.targetPort })),
+    });
+    service.selectLabel('app', this.name);
+    service.selectLabel('version', version);
+    setAppProtocols(service, ports);
+    return service;
+  }
+
   private versionWorkload(v: CanaryVersion, ports: ServicePort[], props: CanaryServiceProps): kplus.Deployment {
     const labels = { app: this.name, version: v.name };
     if (v.workload) {
@@ -351,4 +384,9 @@ export class CanaryService extends Construct {
     deployment.select(kplus.LabelSelector.of({ labels }));
     return deployment;
   }
+}
+
+/** cdk8s-plus has no `appProtocol`; set it so protocol selection does not rest on the port name alone. */
+function setAppProtocols(service: kplus.Service, ports: ServicePort[]): void {
+  ports.forEach((p, i) => ApiObject.of(service).addJsonPatch(JsonPatch.add(`/spec/ports/${i}/appProtocol`, p.protocol)));
 }

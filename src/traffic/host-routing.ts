@@ -3,13 +3,18 @@ import { Construct, IConstruct } from 'constructs';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
 import { requirePercent } from '../_validate';
+import * as gatewayapi from '../imports/gateway-api';
 import * as networking from '../imports/istio-networking';
 import { Host } from '../mesh/host';
+import { Mesh, TrafficApi } from '../mesh/mesh';
 import { ServicePort } from '../mesh/service-port';
 import { FaultInjection } from './fault-injection';
 import { RequestMatch } from './request-match';
 import { RetryPolicy } from './retry-policy';
 import { TRAFFIC_POLICY_FIELDS, TrafficPolicy, renderTrafficPolicy } from './traffic-policy';
+import { renderHttpRoute } from './_gateway-api';
+import { RouteEntry, RoutingModel, buildRoutingModel } from './_routing-model';
+import { renderVirtualService } from './_virtual-service';
 
 /** One weighted destination of a route. */
 export interface RouteDestination {
@@ -107,22 +112,17 @@ interface SubsetEntry {
 
 type PolicyFields = Map<string, Contribution<unknown>>;
 
-interface RouteEntry {
-  readonly route: HttpRoute;
-  readonly priority: RoutePriority;
-  readonly owner: IConstruct;
-  readonly fault?: FaultInjection;
-}
-
 const REGISTRY = Symbol.for('cdk8s-istio.HostRouting');
 
 /**
- * The single VirtualService and DestinationRule of one host.
+ * The routing of one host: its single VirtualService and DestinationRule (or, with the Gateway API, its HTTPRoute
+ * per port and the DestinationRules of its per-version Services).
  *
  * Istio merges nothing: two VirtualServices for the same host conflict, and a route to a subset that no
  * DestinationRule defines returns 503. So every construct that configures a host (canary, resilience, fault
  * injection, ingress exposure) contributes to the one HostRouting of that host in the app, found with
- * `HostRouting.of()`, and conflicting contributions fail at synth naming both constructs.
+ * `HostRouting.of()`, and conflicting contributions fail at synth naming both constructs. The routes are kept as
+ * data and rendered for the traffic API in force.
  */
 export class HostRouting extends Construct {
   /**
@@ -149,17 +149,23 @@ export class HostRouting extends Construct {
 
   private _virtualService?: ApiObject;
   private _destinationRule?: ApiObject;
+  // Gateway API: one HTTPRoute per HTTP port ('' when the port need not be named), one DestinationRule per backend.
+  private readonly httpRouteObjects = new Map<string, ApiObject>();
+  private readonly backendRules = new Map<string, ApiObject>();
+  private readonly subsetBackends = new Map<string, string>();
+  private readonly routeDependencies: IConstruct[] = [];
+  private trafficApi?: Contribution<TrafficApi>;
+  private readonly renderFns = new Map<ApiObject, () => any>();
+  private rendered = new Map<ApiObject, any>();
   private readonly subsets = new Map<string, SubsetEntry>();
   private readonly policy: PolicyFields = new Map();
   // Per-subset policies may be declared before the subset (a resilience policy created before the canary).
   private readonly subsetPolicies = new Map<string, PolicyFields>();
   private readonly routes: RouteEntry[] = [];
-  private readonly gateways = new Set<string>();
+  private readonly gateways = new Map<string, string[]>();
   private readonly extraHosts = new Set<string>();
   private requestPolicy?: Contribution<RequestPolicy>;
   private ports?: Contribution<ServicePort[]>;
-  private renderedVs?: any;
-  private renderedDr?: any;
 
   private constructor(scope: Construct, id: string, host: Host) {
     super(scope, id);
@@ -169,14 +175,58 @@ export class HostRouting extends Construct {
     this.node.addValidation({
       validate: () => {
         try {
-          this.renderedVs = this._virtualService ? this.renderVirtualService() : undefined;
-          this.renderedDr = this._destinationRule ? this.renderDestinationRule() : undefined;
+          this.rendered = new Map([...this.renderFns].map(([o, render]) => [o, render()]));
           return [];
         } catch (e) {
           return [(e as Error).message];
         }
       },
     });
+  }
+
+  /** The traffic API the host is rendered with. */
+  public get api(): TrafficApi {
+    return this.trafficApi?.value ?? Mesh.of(this).trafficApi;
+  }
+
+  /**
+   * Chooses the traffic API for this host, overriding the Mesh's; every construct configuring the host must agree.
+   */
+  public useTrafficApi(owner: IConstruct, api: TrafficApi): void {
+    if (this.trafficApi && this.trafficApi.value !== api) {
+      throw configError(owner, 'trafficApi', api, `${this.trafficApi.owner.node.path} renders ${this.host.name} with ${this.trafficApi.value}: use one traffic API per host`);
+    }
+    if (!this.trafficApi && api !== this.api && (this._virtualService || this._destinationRule || this.httpRouteObjects.size)) {
+      throw configError(owner, 'trafficApi', api, `${this.host.name} is already configured with ${this.api}: choose the traffic API before adding routes or policies`);
+    }
+    this.trafficApi = { value: api, owner };
+  }
+
+  /**
+   * Names the per-version Service of a subset, which Gateway API routes send its traffic to.
+   */
+  public setSubsetBackend(subset: string, serviceName: string): void {
+    this.subsetBackends.set(subset, serviceName);
+    if (this.backendRules.size || this._destinationRule) this.ensureDestinationRule();
+  }
+
+  /**
+   * Orders the host's routes after `dependencies` (for example per-version Services), so nothing routes to a
+   * backend that does not exist yet.
+   */
+  public addRouteDependency(...dependencies: IConstruct[]): void {
+    this.routeDependencies.push(...dependencies);
+    for (const route of this.routeObjects()) route.node.addDependency(...dependencies);
+  }
+
+  /** The host's HTTPRoutes (Gateway API), one per HTTP port. */
+  public get httpRoutes(): ApiObject[] {
+    return [...this.httpRouteObjects.values()];
+  }
+
+  /** Every DestinationRule of the host (with the Gateway API, one per per-version Service). */
+  public get destinationRules(): ApiObject[] {
+    return this._destinationRule ? [this._destinationRule] : [...this.backendRules.values()];
   }
 
   /** The host's VirtualService, once a route or request policy exists. */
@@ -197,6 +247,7 @@ export class HostRouting extends Construct {
       throw configError(owner, 'ports', ports.map(p => p.port), `${this.ports.owner.node.path} already declared the ports of ${this.host.name}`);
     }
     this.ports = { value: [...ports], owner };
+    if (this.httpRouteObjects.size) this.ensureVirtualService();
   }
 
   /** Adds a subset (a version) selected by `labels`, with its own traffic policy if given. */
@@ -286,159 +337,145 @@ export class HostRouting extends Construct {
    * routing.
    * @param gateway `namespace/name` of the Gateway
    * @param hosts the public hosts the gateway serves for this service
+   * @param sections with the Gateway API, the listeners to attach to
    */
-  public bindGateway(gateway: string, hosts: string[]): void {
-    this.gateways.add(gateway);
+  public bindGateway(gateway: string, hosts: string[], sections: string[] = []): void {
+    if (!/^[a-z0-9-]+\/[a-z0-9.-]+$/.test(gateway)) throw configError(this, 'gateway', gateway, 'name the gateway as namespace/name');
+    this.gateways.set(gateway, [...(this.gateways.get(gateway) ?? []), ...sections]);
     for (const h of hosts) this.extraHosts.add(h);
     this.ensureVirtualService();
   }
 
   private ensureVirtualService(): void {
-    if (this._virtualService) return;
-    this._virtualService = new ApiObject(this, 'VirtualService', {
-      ...networking.VirtualService.GVK,
-      metadata: { namespace: this.namespace, name: this.objectName() },
-      spec: Lazy.any({ produce: () => this.renderedVs ?? this.renderVirtualService() }),
-    });
-    // Make-before-break: subsets must exist before routes use them (istio#6705).
-    if (this._destinationRule) this._virtualService.node.addDependency(this._destinationRule);
+    if (this.api === TrafficApi.GATEWAY_API) {
+      this.syncHttpRoutes();
+    } else if (!this._virtualService) {
+      this._virtualService = this.object('VirtualService', networking.VirtualService.GVK, this.objectName(), () => renderVirtualService(this.model()));
+    }
+    this.orderRoutes();
   }
 
   private ensureDestinationRule(): void {
-    if (this._destinationRule) return;
-    this._destinationRule = new ApiObject(this, 'DestinationRule', {
-      ...networking.DestinationRule.GVK,
-      metadata: { namespace: this.namespace, name: this.objectName() },
-      spec: Lazy.any({ produce: () => this.renderedDr ?? this.renderDestinationRule() }),
+    if (this.api === TrafficApi.GATEWAY_API && this.subsetBackends.size) {
+      // Routes go to per-version Services, so each gets the host's policy merged with its subset's; a rule for the
+      // host itself, made before the backends were known, would apply to no route.
+      if (this._destinationRule) {
+        this.node.tryRemoveChild(this._destinationRule.node.id);
+        this.renderFns.delete(this._destinationRule);
+        this._destinationRule = undefined;
+      }
+      for (const [subset, service] of this.subsetBackends) {
+        if (this.backendRules.has(subset)) continue;
+        this.backendRules.set(subset, this.object(`DestinationRule-${subset}`, networking.DestinationRule.GVK, service,
+          () => this.renderBackendRule(subset, service)));
+      }
+    } else if (!this._destinationRule) {
+      this._destinationRule = this.object('DestinationRule', networking.DestinationRule.GVK, this.objectName(), () => this.renderDestinationRule());
+    }
+    this.orderRoutes();
+  }
+
+  private syncHttpRoutes(): void {
+    const ports = this.ports?.value ?? [];
+    const keys = ports.length > 1 ? ports.filter(p => p.isHttp).map(p => p.name) : [''];
+    for (const [key, route] of this.httpRouteObjects) {
+      if (!keys.includes(key)) {
+        this.node.tryRemoveChild(route.node.id);
+        this.httpRouteObjects.delete(key);
+        this.renderFns.delete(route);
+      }
+    }
+    for (const key of keys) {
+      if (this.httpRouteObjects.has(key)) continue;
+      this.httpRouteObjects.set(key, this.object(key ? `HTTPRoute-${key}` : 'HTTPRoute', gatewayapi.HttpRoute.GVK,
+        key ? `${this.objectName()}-${key}` : this.objectName(), () => this.renderGatewayRoute(key)));
+    }
+  }
+
+  private object(id: string, gvk: { apiVersion: string; kind: string }, name: string, render: () => any): ApiObject {
+    const obj: ApiObject = new ApiObject(this, id, {
+      ...gvk,
+      metadata: { namespace: this.namespace, name },
+      spec: Lazy.any({ produce: () => this.rendered.get(obj) ?? render() }),
     });
-    this._virtualService?.node.addDependency(this._destinationRule);
+    this.renderFns.set(obj, render);
+    return obj;
+  }
+
+  private routeObjects(): ApiObject[] {
+    return this._virtualService ? [this._virtualService] : this.httpRoutes;
+  }
+
+  // Make-before-break: subsets and backends must exist before routes use them (istio#6705).
+  private orderRoutes(): void {
+    for (const route of this.routeObjects()) route.node.addDependency(...this.destinationRules, ...this.routeDependencies);
+  }
+
+  private model(): RoutingModel {
+    return buildRoutingModel(this, {
+      host: this.host,
+      ports: this.ports?.value ?? [],
+      gateways: [...this.gateways.entries()].map(([ref, sections]) => ({ ref, sections })),
+      extraHosts: [...this.extraHosts],
+      requestPolicy: this.requestPolicy?.value,
+      subsetBackends: this.subsetBackends,
+    }, this.routes, new Set(this.subsets.keys()));
+  }
+
+  private renderGatewayRoute(key: string): any {
+    const model = this.model();
+    const http = model.ports.filter(p => p.isHttp);
+    const port = key ? http.find(p => p.name === key) : model.ports[0];
+    if (!port || !port.isHttp) {
+      const owner = this.requestPolicy?.owner ?? this.routes[0]?.owner ?? this;
+      throw configError(owner, 'ports', model.ports.map(p => p.name),
+        `Gateway API routes need the Service's HTTP ports (declared by a CanaryService for ${this.host.name}); TCP ports need the Istio traffic API`);
+    }
+    if (!key && model.ports.length > 1) throw configError(this, 'ports', model.ports.map(p => p.name), 'internal: several ports need one route each');
+    // The gateway serves the service's first HTTP port.
+    return renderHttpRoute(model, port, port === http[0]);
+  }
+
+  private renderBackendRule(subset: string, service: string): any {
+    this.checkSubsetPolicies();
+    const fields: PolicyFields = new Map([...this.policy, ...(this.subsetPolicies.get(subset) ?? new Map())]);
+    const host = Host.service(this, service, this.namespace).name;
+    return { host, ...this.renderPolicy(fields, `subsets.${subset}.trafficPolicy`, host) };
   }
 
   private objectName(): string {
     return this.host.serviceName ?? this.host.name.replace(/^\*\./, 'wildcard.');
   }
 
-  private renderDestinationRule(): any {
+  private checkSubsetPolicies(): void {
     for (const [name, fields] of this.subsetPolicies) {
       if (!this.subsets.has(name)) {
         const owner = [...fields.values()][0].owner;
         throw configError(owner, 'subset', name, `no construct declares subset '${name}' of ${this.host.name} (known: ${[...this.subsets.keys()].join(', ') || 'none'})`);
       }
     }
+  }
+
+  private renderDestinationRule(): any {
+    this.checkSubsetPolicies();
     const subsets = [...this.subsets.entries()].map(([name, s]) => ({
       name,
       labels: s.labels,
-      ...this.renderPolicy(this.subsetPolicies.get(name) ?? new Map(), `subsets.${name}.trafficPolicy`),
+      ...this.renderPolicy(this.subsetPolicies.get(name) ?? new Map(), `subsets.${name}.trafficPolicy`, this.host.name),
     }));
     return {
       host: this.host.name,
-      ...this.renderPolicy(this.policy, 'trafficPolicy'),
+      ...this.renderPolicy(this.policy, 'trafficPolicy', this.host.name),
       ...(subsets.length ? { subsets } : {}),
     };
   }
 
-  private renderPolicy(fields: PolicyFields, prop: string): any {
+  private renderPolicy(fields: PolicyFields, prop: string, host: string): any {
     if (fields.size === 0) return {};
     const owner = [...fields.values()][0].owner;
     const policy: any = {};
     for (const [k, c] of fields) policy[k] = c.value;
-    const rendered = renderTrafficPolicy(owner, prop, policy, this.host.name);
+    const rendered = renderTrafficPolicy(owner, prop, policy, host);
     return rendered ? { trafficPolicy: rendered } : {};
-  }
-
-  private renderVirtualService(): any {
-    const ordered = [...this.routes].sort((a, b) => a.priority - b.priority);
-    const defaultRoute = ordered.find(r => r.priority === RoutePriority.DEFAULT)?.route
-      ?? { name: 'default', destinations: [{ weight: 100 }] };
-    if (!ordered.some(r => r.priority === RoutePriority.DEFAULT)) ordered.push({ route: defaultRoute, priority: RoutePriority.DEFAULT, owner: this });
-    for (const r of ordered) this.checkSubsets(r, defaultRoute);
-
-    const ports = this.ports?.value ?? [];
-    const httpPorts = ports.filter(p => p.isHttp);
-    const tcpPorts = ports.filter(p => !p.isHttp);
-    // One port: routes need not name it. Several: every route and destination names its port.
-    const named = ports.length > 1;
-    const unscopedFaults = ordered.filter(r => r.fault && !r.route.matches?.length);
-    const http: any[] = [];
-    for (const port of named ? httpPorts : [undefined]) {
-      for (const entry of ordered) {
-        if (entry.fault && !entry.route.matches?.length) continue;
-        const route = entry.fault ? { ...defaultRoute, name: entry.route.name, matches: entry.route.matches } : entry.route;
-        const fault = entry.fault ?? unscopedFaults[0]?.fault;
-        http.push(...this.renderHttpRoute(entry.owner, route, port, fault));
-      }
-    }
-    const spec: any = {
-      hosts: [this.host.name, ...this.extraHosts],
-      ...(this.gateways.size ? { gateways: [...this.gateways, 'mesh'] } : {}),
-    };
-    if (http.length && (!named || httpPorts.length)) spec.http = http;
-    if (named && tcpPorts.length) {
-      spec.tcp = tcpPorts.map(p => ({
-        match: [{ port: p.port }],
-        route: defaultRoute.destinations.map(d => ({ destination: this.destination(d.subset, p), weight: d.weight })),
-      }));
-    }
-    return spec;
-  }
-
-  private checkSubsets(entry: RouteEntry, defaultRoute: HttpRoute): void {
-    const route = entry.fault ? defaultRoute : entry.route;
-    const used = [...route.destinations.map(d => d.subset), route.mirrorSubset].filter((s): s is string => s !== undefined);
-    for (const s of used) {
-      if (!this.subsets.has(s)) {
-        throw configError(entry.owner, `${route.name}.subset`, s, `declare subset '${s}' of ${this.host.name} (known: ${[...this.subsets.keys()].join(', ') || 'none'})`);
-      }
-    }
-  }
-
-  private destination(subset: string | undefined, port: ServicePort | undefined): any {
-    return {
-      host: this.host.name,
-      ...(subset ? { subset } : {}),
-      ...(port ? { port: { number: port.port } } : {}),
-    };
-  }
-
-  private renderHttpRoute(owner: IConstruct, route: HttpRoute, port: ServicePort | undefined, fault?: FaultInjection): any[] {
-    const prop = route.name;
-    const matches = (route.matches ?? []).flatMap((m, i) => m._render(owner, `${prop}.matches[${i}]`));
-    const timeout = route.timeout ?? this.requestPolicy?.value.timeout;
-    const retries = route.retries ?? this.requestPolicy?.value.retries;
-    const suffix = port ? `-${port.name}` : '';
-    const base: any = {
-      name: `${route.name}${suffix}`,
-      route: route.destinations.map(d => ({
-        destination: this.destination(d.subset, port),
-        weight: d.weight,
-        ...(d.responseHeaders ? { headers: { response: { add: { ...d.responseHeaders } } } } : {}),
-      })),
-      ...(timeout ? { timeout: istioDuration(owner, `${prop}.timeout`, timeout) } : {}),
-    };
-    if (route.mirrorSubset) {
-      base.mirror = this.destination(route.mirrorSubset, port);
-      base.mirrorPercentage = { value: route.mirrorPercentage ?? 100 };
-    }
-    const withMatches = (extra: any[] | undefined): any[] | undefined => {
-      const ms = matches.length ? matches : [{}];
-      // A match that already names a method combines only with the same method.
-      const combined = extra ? ms.flatMap(m => extra.filter(e => !m.method || m.method.exact === e.method.exact).map(e => ({ ...m, ...e }))) : ms;
-      const scoped = port ? combined.map(m => ({ ...m, port: port.port })) : combined;
-      return scoped.length === 1 && Object.keys(scoped[0]).length === 0 ? undefined : scoped;
-    };
-    if (fault) {
-      // Envoy does not retry a faulted route; say so explicitly rather than imply retries that never happen.
-      const m = withMatches(undefined);
-      return [{ ...base, ...(m ? { match: m } : {}), fault: fault._render(owner, `${prop}.fault`) }];
-    }
-    const out: any[] = [];
-    if (retries?._needsNonIdempotentRoute) {
-      // POST and PATCH get their own route that only retries when the request cannot have reached the upstream.
-      const m = withMatches(['POST', 'PATCH'].map(method => ({ method: { exact: method } })));
-      if (m?.length) out.push({ ...base, name: `${base.name}-non-idempotent`, match: m, retries: retries._safeSubset()._render(owner, `${prop}.retries`) });
-    }
-    const m = withMatches(undefined);
-    out.push({ ...base, ...(m ? { match: m } : {}), ...(retries ? { retries: retries._render(owner, `${prop}.retries`) } : {}) });
-    return out;
   }
 }

@@ -78,6 +78,14 @@ export class RetryPolicy {
     return new RetryPolicy(0, undefined, [], false);
   }
 
+  /**
+   * No retry policy on the route, leaving Istio's default (2 attempts on connection failures, refused streams,
+   * gRPC UNAVAILABLE and CANCELLED, and 503). For the Gateway API's Standard channel, which has no retry field.
+   */
+  public static meshDefault(): RetryPolicy {
+    return new RetryPolicy(-1, undefined, [], false);
+  }
+
   /** Bounded retries. */
   public static of(props: RetryPolicyProps): RetryPolicy {
     const retryOn = props.retryOn ?? [RetryOn.CONNECT_FAILURE, RetryOn.REFUSED_STREAM, RetryOn.UNAVAILABLE, RetryOn.GATEWAY_ERROR];
@@ -94,6 +102,14 @@ export class RetryPolicy {
     /** Whether POST and PATCH may be retried on unsafe conditions. */
     public readonly retryNonIdempotent: boolean,
   ) {}
+
+  /**
+   * Whether the route states no policy and inherits the mesh default.
+   * @internal
+   */
+  public get _isMeshDefault(): boolean {
+    return this.attempts < 0;
+  }
 
   /**
    * Whether POST and PATCH need a route of their own with {@link safeSubset}.
@@ -117,6 +133,7 @@ export class RetryPolicy {
    * @internal
    */
   public _validate(scope: IConstruct, prop: string, timeout?: Duration): void {
+    if (this._isMeshDefault) return;
     requireInteger(scope, `${prop}.attempts`, this.attempts, 0);
     if (this.attempts > 10) throw configError(scope, `${prop}.attempts`, this.attempts, 'use at most 10 retries; more multiplies load on an upstream that is already failing');
     if (this.attempts === 0) return;

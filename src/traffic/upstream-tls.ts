@@ -21,14 +21,24 @@ export interface OriginateTlsOptions {
   readonly credentialName?: string;
 }
 
+/** Options of Istio mutual TLS towards a destination. */
+export interface IstioMutualTlsOptions {
+  /**
+   * The server name sent in the handshake, for a gateway that terminates the mutual TLS and picks the server (and
+   * the routes) by SNI, as an egress gateway does.
+   * @default - Istio's own SNI for the destination cluster
+   */
+  readonly sni?: string;
+}
+
 /**
  * The TLS the client proxy uses towards a destination.
  * @see https://istio.io/latest/docs/reference/config/networking/destination-rule/#ClientTLSSettings
  */
 export class UpstreamTls {
-  /** Istio mutual TLS with the mesh's certificates: the mode for in-mesh hosts. */
-  public static istioMutual(): UpstreamTls {
-    return new UpstreamTls('ISTIO_MUTUAL', {});
+  /** Istio mutual TLS with the mesh's certificates: the mode for in-mesh hosts and for the hop to a gateway. */
+  public static istioMutual(options: IstioMutualTlsOptions = {}): UpstreamTls {
+    return new UpstreamTls('ISTIO_MUTUAL', { sni: options.sni });
   }
   /** Plain text: only for destinations outside the mesh that do not speak TLS. */
   public static disable(): UpstreamTls {
@@ -54,6 +64,7 @@ export class UpstreamTls {
     if (this.mode === 'MUTUAL' && !this.options.credentialName) {
       throw configError(scope, `${prop}.credentialName`, undefined, 'mutual TLS needs a credentialName holding the client certificate');
     }
+    if (this.mode === 'ISTIO_MUTUAL') return compact({ mode: this.mode, sni: this.options.sni });
     if (this.mode !== 'SIMPLE' && this.mode !== 'MUTUAL') return { mode: this.mode };
     const sni = this.options.sni ?? (host && !host.startsWith('*') ? host : undefined);
     // Verify the server's name: without subjectAltNames a valid certificate for any name would be accepted.

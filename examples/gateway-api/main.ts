@@ -1,0 +1,42 @@
+// The canary example with the Kubernetes Gateway API: an ingress Gateway of class istio, weighted HTTPRoutes over
+// one Service per version, and the same intent as examples/canary.
+import { App, Chart, Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-33';
+import { CanaryService, IngressTls, Mesh, RequestMatch, ResiliencePreset, ResilientUpstream, RetryPolicy, StringMatch, TrafficApi } from 'cdk8s-istio';
+
+const app = new App();
+new Mesh(app, 'Mesh', { trafficApi: TrafficApi.GATEWAY_API });
+const chart = new Chart(app, 'shop', { namespace: 'shop', disableResourceNameHashes: true });
+
+const resources: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(500) },
+  memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) },
+};
+
+new CanaryService(chart, 'Frontend', {
+  versions: [{ name: 'v1', image: 'ghcr.io/example/shop-frontend:1.4.0' }],
+  resources,
+  timeout: Duration.seconds(5),
+  ingress: { hosts: ['shop.example.com'], tls: IngressTls.simple('shop-example-com-cert') },
+});
+
+const backend = new CanaryService(chart, 'Backend', {
+  versions: [
+    { name: 'v1', image: 'ghcr.io/example/shop-backend:2.0.3' },
+    { name: 'v2', image: 'ghcr.io/example/shop-backend:2.1.0' },
+  ],
+  weights: { v1: 90, v2: 10 },
+  // Testers opt in to v2 with a header, whatever the split.
+  matchRoutes: [{ version: 'v2', matches: [RequestMatch.header('x-canary', StringMatch.exact('always'))] }],
+  resources,
+});
+
+new ResilientUpstream(chart, 'BackendResilience', {
+  host: backend.host,
+  preset: ResiliencePreset.STANDARD,
+  // HTTPRoute retries are Experimental; on the Standard channel the routes keep Istio's default retries.
+  retries: RetryPolicy.meshDefault(),
+  subsetPolicies: [{ subset: 'v2', policy: { connectionPool: { maxConnections: 20, maxPendingRequests: 20 } } }],
+});
+
+app.synth();

@@ -1,0 +1,146 @@
+// Renders the routing model (routes, matches, retries) as Gateway API HTTPRoute fields. What the Gateway API cannot
+// express throws, naming the field, rather than being dropped.
+import { Duration } from 'cdk8s';
+import { IConstruct } from 'constructs';
+import { configError } from '../_errors';
+import { compact } from '../_render';
+import { GatewayApiChannel, Mesh } from '../mesh/mesh';
+import { ServicePort } from '../mesh/service-port';
+import { RequestMatch, StringMatch } from './request-match';
+import { RetryPolicy } from './retry-policy';
+import { GatewayBinding, RoutingModel } from './_routing-model';
+
+/** @internal A Gateway API duration (GEP-2257): whole milliseconds, as `10s` or `250ms`. */
+export function gatewayApiDuration(scope: IConstruct, prop: string, duration: Duration): string {
+  const ms = duration.toMilliseconds({ integral: false });
+  if (!Number.isInteger(ms) || ms < 1) throw configError(scope, prop, `${ms}ms`, 'use a whole number of milliseconds, at least 1ms');
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Istio's string match as a Gateway API value; a prefix becomes a regular expression so it keeps Istio's meaning. */
+function stringValue(scope: IConstruct, prop: string, m: StringMatch): { type: string; value: string } {
+  m._render(scope, prop); // the same checks as the Istio rendering (RE2 syntax)
+  if (m.kind === 'exact') return { type: 'Exact', value: m.value };
+  if (m.kind === 'prefix') return { type: 'RegularExpression', value: `^${escapeRegex(m.value)}.*` };
+  return { type: 'RegularExpression', value: m.value };
+}
+
+/** @internal HTTPRouteMatch entries of one RequestMatch (one per method when several are allowed). */
+export function httpRouteMatches(scope: IConstruct, prop: string, match: RequestMatch): any[] {
+  const base: any = {};
+  let methods: string[] | undefined;
+  for (const c of match._conditions) {
+    for (const [name, m] of Object.entries(c.headers ?? {})) {
+      base.headers = [...(base.headers ?? []), { name, ...stringValue(scope, `${prop}.headers.${name}`, m) }];
+    }
+    for (const [name, m] of Object.entries(c.queryParams ?? {})) {
+      base.queryParams = [...(base.queryParams ?? []), { name, ...stringValue(scope, `${prop}.queryParams.${name}`, m) }];
+    }
+    if (c.uri) {
+      // Istio's uri prefix is a plain string prefix; Gateway API's PathPrefix matches whole path segments.
+      const v = stringValue(scope, `${prop}.uri`, c.uri);
+      base.path = v.type === 'Exact' ? { type: 'Exact', value: v.value } : v;
+    }
+    if (c.methods) methods = methods ? methods.filter(m => c.methods!.includes(m)) : [...c.methods];
+  }
+  // Reuse the Istio rendering's method checks (valid methods, non-empty intersection).
+  match._render(scope, prop);
+  return methods ? methods.map(method => ({ ...base, method })) : [base];
+}
+
+/**
+ * @internal The HTTPRoute `retry` of a policy: Experimental, and limited to status codes.
+ */
+export function httpRouteRetry(scope: IConstruct, prop: string, retries: RetryPolicy): any {
+  if (Mesh.of(scope).gatewayApiChannel !== GatewayApiChannel.EXPERIMENTAL) {
+    throw configError(scope, prop, retries.attempts, 'HTTPRoute retry is an Experimental Gateway API field: set the Mesh gatewayApiChannel to EXPERIMENTAL, or use the Istio traffic API');
+  }
+  if (retries.attempts === 0) return { attempts: 0 };
+  const codes = retries.retryOn.flatMap(r => r.codes);
+  const other = retries.retryOn.filter(r => r.codes.length === 0).map(r => r.value);
+  if (other.length) {
+    throw configError(scope, `${prop}.retryOn`, other, 'the Gateway API retries on status codes only: use RetryOn.statusCodes(...), or the Istio traffic API');
+  }
+  return { attempts: retries.attempts, codes };
+}
+
+/** @internal Gateway API parents: a Gateway by `namespace/name`, one per listener when listeners are named. */
+export function gatewayParentRefs(binding: GatewayBinding): any[] {
+  const [namespace, name] = binding.ref.split('/');
+  const ref = { group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace, name };
+  return binding.sections.length ? binding.sections.map(sectionName => ({ ...ref, sectionName })) : [ref];
+}
+
+/**
+ * @internal The HTTPRoute spec of a host's routing model for one Service port: a rule per route, backends being the
+ * per-version Services.
+ */
+export function renderHttpRoute(model: RoutingModel, port: ServicePort, withGateways: boolean): any {
+  const service = model.host.serviceName;
+  if (!service) {
+    throw configError(model.routes[0].owner, 'host', model.host.name, 'the Gateway API routes only Kubernetes Services here: use the Istio traffic API for external hosts');
+  }
+  const backend = (owner: IConstruct, subset: string | undefined): string => {
+    if (!subset) return service;
+    const name = model.subsetBackends.get(subset);
+    if (!name) throw configError(owner, 'subset', subset, 'the Gateway API routes to Services: give the version its own Service');
+    return name;
+  };
+  const parentRefs: any[] = [{ group: '', kind: 'Service', name: service, port: port.port }];
+  if (withGateways) parentRefs.push(...model.gateways.flatMap(gatewayParentRefs));
+  for (const entry of [model.unscopedFault, ...model.routes]) {
+    if (entry?.fault) {
+      throw configError(entry.owner, `${entry.route.name}.fault`, entry.route.name, 'the Gateway API has no fault injection: use the Istio traffic API for fault tests');
+    }
+  }
+  const rules = model.routes.flatMap(entry => {
+    const { route, owner } = entry;
+    const prop = route.name;
+    const timeout = route.timeout ?? model.requestPolicy?.timeout;
+    const declared = route.retries ?? model.requestPolicy?.retries;
+    const retries = declared?._isMeshDefault ? undefined : declared;
+    const matches = (route.matches ?? []).flatMap((m, i) => httpRouteMatches(owner, `${prop}.matches[${i}]`, m));
+    const rule: any = {
+      name: route.name,
+      ...(matches.length ? { matches } : {}),
+      backendRefs: route.destinations.map(d => ({
+        name: backend(owner, d.subset),
+        port: port.port,
+        weight: d.weight,
+        ...(d.responseHeaders ? {
+          filters: [{ type: 'ResponseHeaderModifier', responseHeaderModifier: { add: Object.entries(d.responseHeaders).map(([name, value]) => ({ name, value })) } }],
+        } : {}),
+      })),
+    };
+    if (route.mirrorSubset) {
+      rule.filters = [{
+        type: 'RequestMirror',
+        requestMirror: { backendRef: { name: backend(owner, route.mirrorSubset), port: port.port }, percent: route.mirrorPercentage ?? 100 },
+      }];
+    }
+    const timeouts = compact({
+      request: timeout && gatewayApiDuration(owner, `${prop}.timeout`, timeout),
+      backendRequest: retries?.perTryTimeout && retries.attempts > 0 ? gatewayApiDuration(owner, `${prop}.retries.perTryTimeout`, retries.perTryTimeout) : undefined,
+    });
+    if (timeouts) rule.timeouts = timeouts;
+    if (!retries) return [rule];
+    const out: any[] = [];
+    if (retries._needsNonIdempotentRoute) {
+      // POST and PATCH get a rule of their own with only the retries that cannot re-send a processed request.
+      const base = matches.length ? matches : [{}];
+      const methodMatches = base.flatMap((m: any) => ['POST', 'PATCH'].filter(x => !m.method || m.method === x).map(method => ({ ...m, method })));
+      if (methodMatches.length) out.push({ ...rule, name: `${route.name}-non-idempotent`, matches: methodMatches, retry: httpRouteRetry(owner, `${prop}.retries`, retries._safeSubset()) });
+    }
+    out.push({ ...rule, retry: httpRouteRetry(owner, `${prop}.retries`, retries) });
+    return out;
+  });
+  return {
+    parentRefs,
+    ...(withGateways && model.extraHosts.length ? { hostnames: [...model.extraHosts] } : {}),
+    rules,
+  };
+}

@@ -1,0 +1,66 @@
+// The routing of one host as data: what HostRouting collected, ordered and checked, ready for a renderer
+// (Istio VirtualService or Gateway API HTTPRoute).
+import { IConstruct } from 'constructs';
+import { configError } from '../_errors';
+import { Host } from '../mesh/host';
+import { ServicePort } from '../mesh/service-port';
+import { FaultInjection } from './fault-injection';
+import { HttpRoute, RequestPolicy, RoutePriority } from './host-routing';
+
+/** @internal A route with who added it, its priority and, for fault routes, the fault. */
+export interface RouteEntry {
+  readonly route: HttpRoute;
+  readonly priority: RoutePriority;
+  readonly owner: IConstruct;
+  readonly fault?: FaultInjection;
+}
+
+/** @internal */
+export interface GatewayBinding {
+  readonly ref: string;
+  readonly sections: string[];
+}
+
+/** @internal */
+export interface RoutingModel {
+  readonly host: Host;
+  /** Routes in priority order, ending with the default route. */
+  readonly routes: RouteEntry[];
+  readonly defaultRoute: HttpRoute;
+  /** A fault route added without matches: its fault applies to every route. */
+  readonly unscopedFault?: RouteEntry;
+  readonly ports: ServicePort[];
+  /** Gateways (`namespace/name`, with Gateway API listener names) and the public hosts they serve. */
+  readonly gateways: GatewayBinding[];
+  readonly extraHosts: string[];
+  readonly requestPolicy?: RequestPolicy;
+  /** Per-version Service of each subset (Gateway API backends). */
+  readonly subsetBackends: Map<string, string>;
+}
+
+/** @internal Orders the routes, adds the default route when none was declared, and checks subset references. */
+export function buildRoutingModel(scope: IConstruct, fields: Omit<RoutingModel, 'routes' | 'defaultRoute' | 'unscopedFault'>,
+  entries: RouteEntry[], subsets: Set<string>): RoutingModel {
+  const ordered = [...entries].sort((a, b) => a.priority - b.priority);
+  const declared = ordered.find(r => r.priority === RoutePriority.DEFAULT);
+  const defaultRoute = declared?.route ?? { name: 'default', destinations: [{ weight: 100 }] };
+  if (!declared) ordered.push({ route: defaultRoute, priority: RoutePriority.DEFAULT, owner: scope });
+  const routes: RouteEntry[] = [];
+  let unscopedFault: RouteEntry | undefined;
+  for (const entry of ordered) {
+    if (entry.fault && !entry.route.matches?.length) {
+      unscopedFault = entry;
+      continue;
+    }
+    // A fault route for test traffic sends it where the default route does.
+    const route = entry.fault ? { ...defaultRoute, name: entry.route.name, matches: entry.route.matches } : entry.route;
+    const used = [...route.destinations.map(d => d.subset), route.mirrorSubset].filter((s): s is string => s !== undefined);
+    for (const s of used) {
+      if (!subsets.has(s)) {
+        throw configError(entry.owner, `${route.name}.subset`, s, `declare subset '${s}' of ${fields.host.name} (known: ${[...subsets].join(', ') || 'none'})`);
+      }
+    }
+    routes.push({ ...entry, route });
+  }
+  return { ...fields, routes, defaultRoute, unscopedFault };
+}

@@ -1,0 +1,76 @@
+// Renders a host's routing model as an Istio VirtualService spec.
+import { istioDuration } from '../_duration';
+import { ServicePort } from '../mesh/service-port';
+import { FaultInjection } from './fault-injection';
+import { RouteEntry, RoutingModel } from './_routing-model';
+
+/** @internal */
+export function renderVirtualService(model: RoutingModel): any {
+  const httpPorts = model.ports.filter(p => p.isHttp);
+  const tcpPorts = model.ports.filter(p => !p.isHttp);
+  // One port: routes need not name it. Several: every route and destination names its port (IST0112).
+  const named = model.ports.length > 1;
+  const spec: any = {
+    hosts: [model.host.name, ...model.extraHosts],
+    ...(model.gateways.length ? { gateways: [...model.gateways.map(g => g.ref), 'mesh'] } : {}),
+  };
+  const http = (named ? httpPorts : [undefined]).flatMap(port =>
+    model.routes.flatMap(entry => renderRoute(model, entry, port, entry.fault ?? model.unscopedFault?.fault)));
+  if (http.length) spec.http = http;
+  if (named && tcpPorts.length) {
+    spec.tcp = tcpPorts.map(p => ({
+      match: [{ port: p.port }],
+      route: model.defaultRoute.destinations.map(d => ({ destination: destination(model, d.subset, p), weight: d.weight })),
+    }));
+  }
+  return spec;
+}
+
+function destination(model: RoutingModel, subset: string | undefined, port: ServicePort | undefined): any {
+  return {
+    host: model.host.name,
+    ...(subset ? { subset } : {}),
+    ...(port ? { port: { number: port.port } } : {}),
+  };
+}
+
+function renderRoute(model: RoutingModel, entry: RouteEntry, port: ServicePort | undefined, fault?: FaultInjection): any[] {
+  const { route, owner } = entry;
+  const prop = route.name;
+  const matches = (route.matches ?? []).flatMap((m, i) => m._render(owner, `${prop}.matches[${i}]`));
+  const timeout = route.timeout ?? model.requestPolicy?.timeout;
+  const retries = route.retries ?? model.requestPolicy?.retries;
+  const base: any = {
+    name: `${route.name}${port ? `-${port.name}` : ''}`,
+    route: route.destinations.map(d => ({
+      destination: destination(model, d.subset, port),
+      weight: d.weight,
+      ...(d.responseHeaders ? { headers: { response: { add: { ...d.responseHeaders } } } } : {}),
+    })),
+    ...(timeout ? { timeout: istioDuration(owner, `${prop}.timeout`, timeout) } : {}),
+  };
+  if (route.mirrorSubset) {
+    base.mirror = destination(model, route.mirrorSubset, port);
+    base.mirrorPercentage = { value: route.mirrorPercentage ?? 100 };
+  }
+  const withMatches = (extra: any[] | undefined): any[] | undefined => {
+    const ms = matches.length ? matches : [{}];
+    // A match that already names a method combines only with the same method.
+    const combined = extra ? ms.flatMap(m => extra.filter(e => !m.method || m.method.exact === e.method.exact).map(e => ({ ...m, ...e }))) : ms;
+    const scoped = port ? combined.map(m => ({ ...m, port: port.port })) : combined;
+    return scoped.length === 1 && Object.keys(scoped[0]).length === 0 ? undefined : scoped;
+  };
+  const m = withMatches(undefined);
+  if (fault) {
+    // Envoy does not retry a faulted route; no retries are rendered rather than implied.
+    return [{ ...base, ...(m ? { match: m } : {}), fault: fault._render(owner, `${prop}.fault`) }];
+  }
+  const out: any[] = [];
+  if (retries?._needsNonIdempotentRoute) {
+    // POST and PATCH get their own route that only retries when the request cannot have reached the upstream.
+    const methodMatches = withMatches(['POST', 'PATCH'].map(method => ({ method: { exact: method } })));
+    if (methodMatches?.length) out.push({ ...base, name: `${base.name}-non-idempotent`, match: methodMatches, retries: retries._safeSubset()._render(owner, `${prop}.retries`) });
+  }
+  out.push({ ...base, ...(m ? { match: m } : {}), ...(retries ? { retries: retries._render(owner, `${prop}.retries`) } : {}) });
+  return out;
+}

@@ -1,0 +1,194 @@
+import { App, Chart, Duration, Size, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-33';
+import {
+  CanaryService, CanaryServiceProps, FaultInjection, GatewayApiChannel, Host, IngressGateway, IngressTls, Mesh, MeshProps,
+  RequestMatch, ResilientUpstream, RetryOn, RetryPolicy, ServicePort, StickySession, StringMatch, TlsVersion, TrafficApi,
+} from '../../src';
+import { expectValidManifests, validateManifests } from '../harness/validate';
+
+const resources: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(500) },
+  memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
+};
+
+function chart(mesh: MeshProps = {}): Chart {
+  const app = new App();
+  new Mesh(app, 'Mesh', mesh);
+  return new Chart(app, 'test', { namespace: 'shop' });
+}
+
+/** The canary app of the examples, in one traffic API. */
+function canaryApp(trafficApi: TrafficApi, extra: Partial<CanaryServiceProps> = {}, mesh: MeshProps = {}): any[] {
+  const c = chart({ trafficApi, ...mesh });
+  new CanaryService(c, 'Reviews', {
+    versions: [{ name: 'v1', image: 'reviews:1' }, { name: 'v2', image: 'reviews:2' }, { name: 'v3', image: 'reviews:3' }],
+    weights: { v1: 90, v2: 10 },
+    matchRoutes: [{ version: 'v2', matches: [RequestMatch.header('x-beta', StringMatch.exact('yes')).and(RequestMatch.queryParam('lang', StringMatch.regex('en|de')))] }],
+    mirror: { version: 'v3', percentage: 20 },
+    timeout: Duration.seconds(4),
+    ingress: { hosts: ['reviews.example.com'], tls: IngressTls.simple('reviews-cert') },
+    resources,
+    ...extra,
+  });
+  return Testing.synth(c);
+}
+
+const kinds = (m: any[]) => m.map(o => `${o.kind} ${o.metadata.name}`);
+const route = (m: any[], name = 'reviews') => m.find(o => o.kind === 'HTTPRoute' && o.metadata.name === name);
+
+describe('one intent, both traffic APIs', () => {
+  test('Istio API: Gateway, VirtualService and DestinationRule', () => {
+    const m = canaryApp(TrafficApi.ISTIO);
+    expectValidManifests(m);
+    expect(m.filter(o => o.apiVersion.includes('istio.io'))).toMatchSnapshot();
+    expect(kinds(m)).toEqual(expect.arrayContaining(['VirtualService reviews', 'DestinationRule reviews']));
+    expect(m.some(o => o.apiVersion.startsWith('gateway.networking.k8s.io'))).toBe(false);
+  });
+
+  test('Gateway API: Gateway of class istio, HTTPRoute over one Service per version', () => {
+    const m = canaryApp(TrafficApi.GATEWAY_API);
+    expectValidManifests(m);
+    expect(m.filter(o => o.kind !== 'Deployment')).toMatchSnapshot();
+    expect(m.some(o => o.kind === 'VirtualService')).toBe(false);
+    expect(kinds(m)).toEqual(expect.arrayContaining(['Service reviews-v1', 'Service reviews-v2', 'Service reviews-v3', 'HTTPRoute reviews']));
+
+    const spec = route(m).spec;
+    expect(spec.parentRefs[0]).toEqual({ group: '', kind: 'Service', name: 'reviews', port: 8080 });
+    expect(spec.parentRefs[1]).toMatchObject({ kind: 'Gateway', namespace: 'shop', sectionName: 'https-0' });
+    expect(spec.hostnames).toEqual(['reviews.example.com']);
+    const [ab, split] = spec.rules;
+    expect(ab.matches).toEqual([{
+      headers: [{ name: 'x-beta', type: 'Exact', value: 'yes' }],
+      queryParams: [{ name: 'lang', type: 'RegularExpression', value: 'en|de' }],
+    }]);
+    expect(split.backendRefs.map((b: any) => [b.name, b.weight])).toEqual([['reviews-v1', 90], ['reviews-v2', 10]]);
+    expect(split.filters).toEqual([{ type: 'RequestMirror', requestMirror: { backendRef: { name: 'reviews-v3', port: 8080 }, percent: 20 } }]);
+    expect(split.timeouts).toEqual({ request: '4s' });
+
+    const gateway = m.find(o => o.kind === 'Gateway');
+    expect(gateway.spec.gatewayClassName).toBe('istio');
+    expect(gateway.spec.listeners.map((l: any) => [l.name, l.port, l.protocol])).toEqual([['http-0', 80, 'HTTP'], ['https-0', 443, 'HTTPS']]);
+    const redirect = m.find(o => o.kind === 'HTTPRoute' && o.metadata.name !== 'reviews');
+    expect(redirect.spec.rules).toEqual([{ filters: [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } }] }]);
+  });
+
+  test('Gateway API: per-version Services are ordered before the route that uses them', () => {
+    const names = kinds(canaryApp(TrafficApi.GATEWAY_API));
+    for (const v of ['v1', 'v2', 'v3']) expect(names.indexOf(`Service reviews-${v}`)).toBeLessThan(names.indexOf('HTTPRoute reviews'));
+  });
+
+  test('Gateway API: resilience policy goes to each per-version Service\'s DestinationRule', () => {
+    // GIVEN a canary and a resilience policy on the same host
+    const c = chart({ trafficApi: TrafficApi.GATEWAY_API });
+    const canary = new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }, { name: 'v2', image: 'r:2' }], weights: { v1: 50, v2: 50 }, resources });
+    new ResilientUpstream(c, 'Resilience', {
+      host: canary.host,
+      retries: RetryPolicy.meshDefault(),
+      subsetPolicies: [{ subset: 'v2', policy: { connectionPool: { maxConnections: 5 } } }],
+    });
+    // WHEN synthesized
+    const m = Testing.synth(c);
+    expectValidManifests(m);
+    // THEN each version's Service has a DestinationRule with the host's policy and its own override
+    const rules = m.filter(o => o.kind === 'DestinationRule');
+    expect(rules.map(r => r.spec.host)).toEqual(['reviews-v1.shop.svc.cluster.local', 'reviews-v2.shop.svc.cluster.local']);
+    expect(rules[0].spec.trafficPolicy.connectionPool.tcp.maxConnections).toBe(100);
+    expect(rules[1].spec.trafficPolicy.connectionPool.tcp).toEqual({ maxConnections: 5 });
+    expect(route(m).spec.rules[0]).toMatchObject({ timeouts: { request: '10s' } });
+    expect(route(m).spec.rules[0].retry).toBeUndefined();
+  });
+
+  test('Gateway API: several HTTP ports get one HTTPRoute each', () => {
+    const c = chart({ trafficApi: TrafficApi.GATEWAY_API });
+    new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }], ports: [ServicePort.http(8080), ServicePort.grpc(9090)], resources });
+    const m = Testing.synth(c);
+    expectValidManifests(m);
+    expect(route(m, 'reviews-http').spec.parentRefs).toEqual([{ group: '', kind: 'Service', name: 'reviews', port: 8080 }]);
+    expect(route(m, 'reviews-grpc').spec.rules[0].backendRefs).toEqual([{ name: 'reviews-v1', port: 9090, weight: 100 }]);
+  });
+
+  test('Gateway API: the sticky cookie is set by a response header filter on each backend', () => {
+    const m = canaryApp(TrafficApi.GATEWAY_API, { mirror: undefined, matchRoutes: undefined, stickySession: StickySession.cookie('rv', Duration.minutes(10)) });
+    expectValidManifests(m);
+    const rules = route(m).spec.rules;
+    expect(rules.map((r: any) => r.name)).toEqual(['sticky-v1', 'sticky-v2', 'sticky-v3', 'split']);
+    expect(rules[0].matches[0].headers[0]).toEqual({ name: 'cookie', type: 'RegularExpression', value: '^(.*?;\\s*)?rv=v1(;.*)?$' });
+    expect(rules[3].backendRefs[0].filters).toEqual([{ type: 'ResponseHeaderModifier', responseHeaderModifier: { add: [{ name: 'set-cookie', value: 'rv=v1; Path=/; Max-Age=600; HttpOnly' }] } }]);
+  });
+
+  test('Gateway API: a uri prefix keeps Istio\'s string-prefix meaning', () => {
+    const m = canaryApp(TrafficApi.GATEWAY_API, { matchRoutes: [{ version: 'v2', matches: [RequestMatch.pathPrefix('/api/v2')] }] });
+    expect(route(m).spec.rules[0].matches).toEqual([{ path: { type: 'RegularExpression', value: '^/api/v2.*' } }]);
+  });
+
+  test('Experimental channel: retries become HTTPRoute retry, per-try timeout the backend request timeout', () => {
+    const m = canaryApp(TrafficApi.GATEWAY_API, {
+      mirror: undefined,
+      retries: RetryPolicy.of({ attempts: 2, perTryTimeout: Duration.seconds(1), retryOn: [RetryOn.statusCodes(503)], retryNonIdempotent: true }),
+    }, { gatewayApiChannel: GatewayApiChannel.EXPERIMENTAL });
+    const split = route(m).spec.rules.find((r: any) => r.name === 'split');
+    expect(split).toMatchObject({ retry: { attempts: 2, codes: [503] }, timeouts: { request: '4s', backendRequest: '1s' } });
+    // The pinned CRDs are the Standard channel's, so `retry` is the only field they reject.
+    const errors = validateManifests(m);
+    expect(errors.map(e => e.path)).toEqual(expect.arrayContaining([expect.stringMatching(/\.retry$/)]));
+    expect(errors.every(e => /\.retry$/.test(e.path))).toBe(true);
+  });
+
+  describe('what the Gateway API cannot express fails at synth', () => {
+    test('retries on the Standard channel', () => {
+      expect(() => canaryApp(TrafficApi.GATEWAY_API, { retries: RetryPolicy.of({ attempts: 1, perTryTimeout: Duration.seconds(1) }) }))
+        .toThrow(/HTTPRoute retry is an Experimental Gateway API field/);
+    });
+
+    test('retry conditions other than status codes', () => {
+      expect(() => canaryApp(TrafficApi.GATEWAY_API, { retries: RetryPolicy.of({ attempts: 1, perTryTimeout: Duration.seconds(1) }) }, { gatewayApiChannel: GatewayApiChannel.EXPERIMENTAL }))
+        .toThrow(/retries on status codes only/);
+    });
+
+    test('fault injection', () => {
+      const c = chart({ trafficApi: TrafficApi.GATEWAY_API });
+      const canary = new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }], resources });
+      const upstream = new ResilientUpstream(c, 'Chaos', { host: canary.host, retries: RetryPolicy.meshDefault() });
+      jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      upstream.addFault('delay', FaultInjection.delay(Duration.seconds(1), 10));
+      expect(() => Testing.synth(c)).toThrow(/test\/Chaos: delay\.fault .*no fault injection/);
+    });
+
+    test('TLS passthrough and a minimum TLS version', () => {
+      const c = chart({ trafficApi: TrafficApi.GATEWAY_API });
+      const gw = new IngressGateway(c, 'Gw');
+      expect(() => gw.addHost('a.example.com', 'shop', IngressTls.passthrough())).toThrow(/TLSRoute/);
+      expect(() => gw.addHost('b.example.com', 'shop', IngressTls.simple('cert', { minProtocolVersion: TlsVersion.TLS_1_3 }))).toThrow(/minimum TLS version/);
+    });
+
+    test('external hosts', () => {
+      const c = chart({ trafficApi: TrafficApi.GATEWAY_API });
+      new ResilientUpstream(c, 'Api', { host: Host.external(c, 'api.example.com'), retries: RetryPolicy.meshDefault() });
+      expect(() => Testing.synth(c)).toThrow(/Gateway API routes need the Service's HTTP ports|routes only Kubernetes Services/);
+    });
+
+    test('a gateway and routes in different traffic APIs', () => {
+      const c = chart();
+      const gw = new IngressGateway(c, 'Gw', { trafficApi: TrafficApi.GATEWAY_API });
+      expect(() => new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }], resources, ingress: { hosts: ['r.example.com'], gateway: gw } }))
+        .toThrow(/use one traffic API/);
+    });
+  });
+});
+
+describe('version-aware emission', () => {
+  test('Istio before 1.22 gets v1beta1 APIs, still accepted by the pinned CRDs', () => {
+    const m = canaryApp(TrafficApi.ISTIO, {}, { istioVersion: '1.20' });
+    expectValidManifests(m);
+    expect([...new Set(m.filter(o => o.apiVersion.includes('istio.io')).map(o => o.apiVersion))]).toEqual(['networking.istio.io/v1beta1']);
+  });
+
+  test('from 1.22 on, v1', () => {
+    const m = canaryApp(TrafficApi.ISTIO, {}, { istioVersion: '1.22' });
+    expect(m.find(o => o.kind === 'VirtualService').apiVersion).toBe('networking.istio.io/v1');
+  });
+
+  test('an unsupported version is refused', () => {
+    expect(() => new Mesh(new App(), 'Mesh', { istioVersion: '1.5' })).toThrow(/istioVersion got '1.5'/);
+  });
+});
