@@ -4,11 +4,11 @@ import { Duration } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { configError } from '../_errors';
 import { compact } from '../_render';
-import { GatewayApiChannel, Mesh } from '../mesh/mesh';
-import { ServicePort } from '../mesh/service-port';
+import { GatewayBinding, RoutingModel } from './_routing-model';
 import { RequestMatch, StringMatch } from './request-match';
 import { RetryPolicy } from './retry-policy';
-import { GatewayBinding, RoutingModel } from './_routing-model';
+import { GatewayApiChannel, Mesh } from '../mesh/mesh';
+import { ServicePort } from '../mesh/service-port';
 
 /** @internal A Gateway API duration (GEP-2257): whole milliseconds, as `10s` or `250ms`. */
 export function gatewayApiDuration(scope: IConstruct, prop: string, duration: Duration): string {

@@ -2,10 +2,10 @@
 // (Istio VirtualService or Gateway API HTTPRoute).
 import { IConstruct } from 'constructs';
 import { configError } from '../_errors';
-import { Host } from '../mesh/host';
-import { ServicePort } from '../mesh/service-port';
 import { FaultInjection } from './fault-injection';
 import { HttpRoute, RequestPolicy, RoutePriority } from './host-routing';
+import { Host } from '../mesh/host';
+import { ServicePort } from '../mesh/service-port';
 
 /** @internal A route with who added it, its priority and, for fault routes, the fault. */
 export interface RouteEntry {

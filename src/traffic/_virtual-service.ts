@@ -1,8 +1,8 @@
 // Renders a host's routing model as an Istio VirtualService spec.
 import { istioDuration } from '../_duration';
-import { ServicePort } from '../mesh/service-port';
-import { FaultInjection } from './fault-injection';
 import { RouteEntry, RoutingModel } from './_routing-model';
+import { FaultInjection } from './fault-injection';
+import { ServicePort } from '../mesh/service-port';
 
 /** @internal */
 export function renderVirtualService(model: RoutingModel): any {

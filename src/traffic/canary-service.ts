@@ -3,15 +3,15 @@ import * as kplus from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import { configError } from '../_errors';
 import { requireDnsLabel, requireInteger, requirePercent, requireUnique } from '../_validate';
+import { HostRouting, RouteDestination, RoutePriority } from './host-routing';
+import { LoadBalancer } from './load-balancer';
+import { RequestMatch } from './request-match';
+import { RetryPolicy } from './retry-policy';
 import { IngressGateway, IngressTls } from '../ingress/ingress-gateway';
 import { Host } from '../mesh/host';
 import { TrafficApi } from '../mesh/mesh';
 import { ServiceIdentity, namespaceOf } from '../mesh/service-identity';
 import { ServicePort } from '../mesh/service-port';
-import { HostRouting, RouteDestination, RoutePriority } from './host-routing';
-import { LoadBalancer } from './load-balancer';
-import { RequestMatch } from './request-match';
-import { RetryPolicy } from './retry-policy';
 
 /** One version of a {@link CanaryService}. */
 export interface CanaryVersion {

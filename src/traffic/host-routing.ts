@@ -3,18 +3,18 @@ import { Construct, IConstruct } from 'constructs';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
 import { requirePercent } from '../_validate';
+import { renderHttpRoute } from './_gateway-api';
+import { RouteEntry, RoutingModel, buildRoutingModel } from './_routing-model';
+import { renderVirtualService } from './_virtual-service';
+import { FaultInjection } from './fault-injection';
+import { RequestMatch } from './request-match';
+import { RetryPolicy } from './retry-policy';
+import { TRAFFIC_POLICY_FIELDS, TrafficPolicy, renderTrafficPolicy } from './traffic-policy';
 import * as gatewayapi from '../imports/gateway-api';
 import * as networking from '../imports/istio-networking';
 import { Host } from '../mesh/host';
 import { Mesh, TrafficApi } from '../mesh/mesh';
 import { ServicePort } from '../mesh/service-port';
-import { FaultInjection } from './fault-injection';
-import { RequestMatch } from './request-match';
-import { RetryPolicy } from './retry-policy';
-import { TRAFFIC_POLICY_FIELDS, TrafficPolicy, renderTrafficPolicy } from './traffic-policy';
-import { renderHttpRoute } from './_gateway-api';
-import { RouteEntry, RoutingModel, buildRoutingModel } from './_routing-model';
-import { renderVirtualService } from './_virtual-service';
 
 /** One weighted destination of a route. */
 export interface RouteDestination {

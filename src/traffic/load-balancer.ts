@@ -85,7 +85,8 @@ export class LoadBalancer {
   }
   /** Sticky by cookie. */
   public static consistentHashByCookie(cookieName: string, cookie: CookieHashOptions = {}, options: LoadBalancerOptions = {}): LoadBalancer {
-    return new LoadBalancer({ consistentHash: { httpCookie: { name: cookieName, ...(cookie.path ? { path: cookie.path } : {}) } } }, options, false, cookie.ttl);
+    const httpCookie = { name: cookieName, ...(cookie.path ? { path: cookie.path } : {}) };
+    return new LoadBalancer({ consistentHash: { httpCookie } }, options, false, cookie.ttl);
   }
   /** Sticky by the caller's IP address. */
   public static consistentHashBySourceIp(options: LoadBalancerOptions = {}): LoadBalancer {

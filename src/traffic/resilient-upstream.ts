@@ -1,7 +1,6 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { configError } from '../_errors';
-import { Host } from '../mesh/host';
 import { ConnectionPool } from './connection-pool';
 import { FaultInjection } from './fault-injection';
 import { HostRouting } from './host-routing';
@@ -11,6 +10,7 @@ import { RequestMatch } from './request-match';
 import { RetryOn, RetryPolicy } from './retry-policy';
 import { TrafficPolicy } from './traffic-policy';
 import { UpstreamTls } from './upstream-tls';
+import { Host } from '../mesh/host';
 
 /** The settings of a {@link ResiliencePreset}. */
 export interface ResiliencePresetProps {
@@ -75,7 +75,9 @@ export class ResiliencePreset {
       retryOn: [RetryOn.CONNECT_FAILURE, RetryOn.REFUSED_STREAM, RetryOn.RESET_BEFORE_REQUEST, RetryOn.GATEWAY_ERROR],
     }),
     connectionPool: { maxConnections: 50, maxPendingRequests: 50, connectTimeout: Duration.seconds(5) },
-    outlierDetection: { consecutiveGatewayErrors: 5, interval: Duration.seconds(30), baseEjectionTime: Duration.seconds(60), maxEjectionPercent: 100 },
+    outlierDetection: {
+      consecutiveGatewayErrors: 5, interval: Duration.seconds(30), baseEjectionTime: Duration.seconds(60), maxEjectionPercent: 100,
+    },
   });
 
   /** A preset of your own. */

@@ -140,10 +140,13 @@ describe('CanaryService', () => {
     expect(spec.http.map((r: any) => r.name)).toEqual(['split-http', 'split-grpc']);
     expect(spec.http[1].match).toEqual([{ port: 9090 }]);
     for (const r of spec.http) for (const d of r.route) expect(d.destination.port).toBeDefined();
-    expect(spec.tcp).toEqual([{ match: [{ port: 5432 }], route: [
-      { destination: { host: 'reviews.shop.svc.cluster.local', subset: 'v1', port: { number: 5432 } }, weight: 90 },
-      { destination: { host: 'reviews.shop.svc.cluster.local', subset: 'v2', port: { number: 5432 } }, weight: 10 },
-    ] }]);
+    expect(spec.tcp).toEqual([{
+      match: [{ port: 5432 }],
+      route: [
+        { destination: { host: 'reviews.shop.svc.cluster.local', subset: 'v1', port: { number: 5432 } }, weight: 90 },
+        { destination: { host: 'reviews.shop.svc.cluster.local', subset: 'v2', port: { number: 5432 } }, weight: 10 },
+      ],
+    }]);
   });
 
   test('existing workloads per version get the app and version labels', () => {

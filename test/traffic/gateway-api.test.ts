@@ -141,7 +141,8 @@ describe('one intent, both traffic APIs', () => {
     });
 
     test('retry conditions other than status codes', () => {
-      expect(() => canaryApp(TrafficApi.GATEWAY_API, { retries: RetryPolicy.of({ attempts: 1, perTryTimeout: Duration.seconds(1) }) }, { gatewayApiChannel: GatewayApiChannel.EXPERIMENTAL }))
+      const retries = RetryPolicy.of({ attempts: 1, perTryTimeout: Duration.seconds(1) });
+      expect(() => canaryApp(TrafficApi.GATEWAY_API, { retries }, { gatewayApiChannel: GatewayApiChannel.EXPERIMENTAL }))
         .toThrow(/retries on status codes only/);
     });
 

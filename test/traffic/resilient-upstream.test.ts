@@ -52,9 +52,19 @@ describe('ResilientUpstream', () => {
   test('fully custom', () => {
     const m = synth({
       timeout: Duration.seconds(4),
-      retries: RetryPolicy.of({ attempts: 3, perTryTimeout: Duration.seconds(1), retryOn: [RetryOn.SERVER_ERROR, RetryOn.statusCodes(429, 503)], retryNonIdempotent: true }),
-      connectionPool: { maxConnections: 10, tcpKeepaliveTime: Duration.minutes(5), maxPendingRequests: 5, maxRequestsPerConnection: 1, idleTimeout: Duration.seconds(30), maxRetries: 3 },
-      outlierDetection: { consecutiveGatewayErrors: 2, interval: Duration.seconds(5), baseEjectionTime: Duration.minutes(1), maxEjectionPercent: 100, minHealthPercent: 50 },
+      retries: RetryPolicy.of({
+        attempts: 3,
+        perTryTimeout: Duration.seconds(1),
+        retryOn: [RetryOn.SERVER_ERROR, RetryOn.statusCodes(429, 503)],
+        retryNonIdempotent: true,
+      }),
+      connectionPool: {
+        maxConnections: 10, tcpKeepaliveTime: Duration.minutes(5), maxPendingRequests: 5,
+        maxRequestsPerConnection: 1, idleTimeout: Duration.seconds(30), maxRetries: 3,
+      },
+      outlierDetection: {
+        consecutiveGatewayErrors: 2, interval: Duration.seconds(5), baseEjectionTime: Duration.minutes(1), maxEjectionPercent: 100, minHealthPercent: 50,
+      },
       loadBalancer: LoadBalancer.roundRobin({ warmup: Duration.seconds(60) }),
       tls: UpstreamTls.istioMutual(),
     });
@@ -116,7 +126,10 @@ describe('ResilientUpstream', () => {
     new CanaryService(c, 'Payments', {
       versions: [{ name: 'v1', image: 'p:1' }, { name: 'v2', image: 'p:2' }],
       weights: { v1: 95, v2: 5 },
-      resources: { cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(200) }, memory: { request: Size.mebibytes(64), limit: Size.mebibytes(128) } },
+      resources: {
+        cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(200) },
+        memory: { request: Size.mebibytes(64), limit: Size.mebibytes(128) },
+      },
     });
     // WHEN synthesized
     const m = Testing.synth(c);
