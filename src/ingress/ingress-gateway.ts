@@ -203,7 +203,10 @@ export class IngressGateway extends Construct {
       const http = { name: `http-${i}`, hostname: h.host, port: 80, protocol: 'HTTP' };
       if (h.tls.mode === 'NONE') return [{ ...http, allowedRoutes: allowFrom(h.routeNamespace) }];
       const https = {
-        name: `https-${i}`, hostname: h.host, port: 443, protocol: 'HTTPS',
+        name: `https-${i}`,
+        hostname: h.host,
+        port: 443,
+        protocol: 'HTTPS',
         tls: { mode: 'Terminate', certificateRefs: [{ group: '', kind: 'Secret', name: h.tls.credentialName }] },
         allowedRoutes: allowFrom(h.routeNamespace),
       };

@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-33';
-import { configError } from '../_errors';
 import { IConstruct } from 'constructs';
+import { configError } from '../_errors';
 import { ServiceIdentity, namespaceOf } from './service-identity';
 
 /**
