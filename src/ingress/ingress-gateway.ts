@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Lazy } from 'cdk8s';
+import { ApiObject, Chart, Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { configError } from '../_errors';
 import { requireDnsLabel } from '../_validate';
@@ -7,6 +7,8 @@ import * as networking from '../imports/istio-networking';
 import { GatewayWorkload } from '../mesh/gateway-workload';
 import { Host } from '../mesh/host';
 import { Mesh, TrafficApi } from '../mesh/mesh';
+import { HostRouting, RoutePriority } from '../traffic/host-routing';
+import { RequestMatch } from '../traffic/request-match';
 
 /** Minimum TLS version a gateway accepts. */
 export enum TlsVersion {
@@ -95,6 +97,20 @@ export interface IngressGatewayProps {
   readonly trafficApi?: TrafficApi;
 }
 
+/** Options of {@link IngressGateway.addRoute}. */
+export interface IngressRouteOptions {
+  /**
+   * Requests whose path starts with this prefix take the route.
+   * @default '/'
+   */
+  readonly pathPrefix?: string;
+  /**
+   * Overall timeout of a request on the route.
+   * @default - none
+   */
+  readonly timeout?: Duration;
+}
+
 interface ServedHost {
   readonly host: string;
   readonly routeNamespace: string;
@@ -119,6 +135,7 @@ export class IngressGateway extends Construct {
   public readonly trafficApi: TrafficApi;
   private _redirectRoute?: ApiObject;
   private readonly hosts: ServedHost[] = [];
+  private readonly prefixes = new Map<string, string[]>();
 
   public constructor(scope: Construct, id: string, props: IngressGatewayProps = {}) {
     super(scope, id);
@@ -159,6 +176,45 @@ export class IngressGateway extends Construct {
     }
     this.hosts.push({ host, routeNamespace: requireDnsLabel(this, 'routeNamespace', routeNamespace), tls });
     if (tls.httpsRedirect && this.trafficApi === TrafficApi.GATEWAY_API) this.ensureRedirectRoute();
+  }
+
+  /**
+   * Routes requests for `host` whose path starts with `pathPrefix` to a service port, at this gateway only (the
+   * host exists at the edge, not in the mesh). Add longer prefixes before shorter ones.
+   * @param host a host served with `addHost`
+   * @param service the Kubernetes service to send to
+   * @param port the service port
+   * @example
+   * gateway.addHost('shop.example.com', 'shop', IngressTls.simple('shop-cert'));
+   * gateway.addRoute('shop.example.com', Host.service(chart, 'api', 'shop'), 8080, { pathPrefix: '/api' });
+   * gateway.addRoute('shop.example.com', Host.service(chart, 'web', 'shop'), 8080);
+   * @returns the routing of the public host
+   */
+  public addRoute(host: string, service: Host, port: number, options: IngressRouteOptions = {}): HostRouting {
+    const served = this.hosts.find(h => h.host === host);
+    if (!served) throw configError(this, 'host', host, 'serve the host with addHost() before routing it');
+    if (!service.serviceName) throw configError(this, 'service', service.name, 'route to a Kubernetes service (Host.service or Host.fromService)');
+    const prefix = options.pathPrefix ?? '/';
+    if (!prefix.startsWith('/')) throw configError(this, 'pathPrefix', prefix, 'start the path prefix with /');
+    const earlier = this.prefixes.get(host) ?? [];
+    const shadow = earlier.find(p => prefix.startsWith(p));
+    if (shadow) throw configError(this, 'pathPrefix', prefix, `the earlier prefix '${shadow}' takes these requests first: add longer prefixes before shorter ones`);
+    this.prefixes.set(host, [...earlier, prefix]);
+
+    const routing = HostRouting.of(this, Host.parseExternal(this, host));
+    routing.useTrafficApi(this, this.trafficApi);
+    if (routing.namespace !== served.routeNamespace) {
+      throw configError(this, 'host', host, `the gateway admits routes for it from namespace '${served.routeNamespace}', but they would be created in '${routing.namespace}'`);
+    }
+    routing.bindGateway(this.ref, [], this._listenersFor(host), false);
+    const name = prefix === '/' ? 'root' : `prefix${prefix.replace(/[^a-zA-Z0-9]+/g, '-')}`.replace(/-+$/, '').toLowerCase();
+    routing.addRoute(this, {
+      name,
+      matches: prefix === '/' ? undefined : [RequestMatch.pathPrefix(prefix)],
+      destinations: [{ host: service, port, weight: 100 }],
+      timeout: options.timeout,
+    }, prefix === '/' ? RoutePriority.DEFAULT : RoutePriority.MATCHED);
+    return routing;
   }
 
   /**

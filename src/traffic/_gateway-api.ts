@@ -7,6 +7,7 @@ import { compact } from '../_render';
 import { GatewayBinding, RoutingModel } from './_routing-model';
 import { RequestMatch, StringMatch } from './request-match';
 import { RetryPolicy } from './retry-policy';
+import { Host } from '../mesh/host';
 import { GatewayApiChannel, Mesh } from '../mesh/mesh';
 import { ServicePort } from '../mesh/service-port';
 
@@ -68,6 +69,12 @@ export function httpRouteRetry(scope: IConstruct, prop: string, retries: RetryPo
   return { attempts: retries.attempts, codes };
 }
 
+interface RouteTarget {
+  readonly subset?: string;
+  readonly host?: Host;
+  readonly port?: number;
+}
+
 /** @internal Gateway API parents: a Gateway by `namespace/name`, one per listener when listeners are named. */
 export function gatewayParentRefs(binding: GatewayBinding): any[] {
   const [namespace, name] = binding.ref.split('/');
@@ -79,19 +86,29 @@ export function gatewayParentRefs(binding: GatewayBinding): any[] {
  * @internal The HTTPRoute spec of a host's routing model for one Service port: a rule per route, backends being the
  * per-version Services.
  */
-export function renderHttpRoute(model: RoutingModel, port: ServicePort, withGateways: boolean): any {
+export function renderHttpRoute(model: RoutingModel, port: ServicePort | undefined, withGateways: boolean): any {
   const service = model.host.serviceName;
-  if (!service) {
-    throw configError(model.routes[0].owner, 'host', model.host.name, 'the Gateway API routes only Kubernetes Services here: use the Istio traffic API for external hosts');
-  }
-  const backend = (owner: IConstruct, subset: string | undefined): string => {
-    if (!subset) return service;
-    const name = model.subsetBackends.get(subset);
-    if (!name) throw configError(owner, 'subset', subset, 'the Gateway API routes to Services: give the version its own Service');
-    return name;
+  const backend = (owner: IConstruct, d: RouteTarget): any => {
+    const number = d.port ?? port?.port;
+    if (!number) throw configError(owner, 'port', undefined, 'Gateway API backends need a port: declare the Service\'s ports or the destination port');
+    if (d.host) {
+      if (!d.host.serviceName) throw configError(owner, 'host', d.host.name, 'the Gateway API routes to Kubernetes Services: use the Istio traffic API for external hosts');
+      return { name: d.host.serviceName, ...(d.host.namespace !== model.namespace ? { namespace: d.host.namespace } : {}), port: number };
+    }
+    if (!d.subset) {
+      if (!service) throw configError(owner, 'host', model.host.name, 'the Gateway API routes to Kubernetes Services: use the Istio traffic API for external hosts');
+      return { name: service, port: number };
+    }
+    const name = model.subsetBackends.get(d.subset);
+    if (!name) throw configError(owner, 'subset', d.subset, 'the Gateway API routes to Services: give the version its own Service');
+    return { name, port: number };
   };
-  const parentRefs: any[] = [{ group: '', kind: 'Service', name: service, port: port.port }];
+  const parentRefs: any[] = model.includeMesh && service && port ? [{ group: '', kind: 'Service', name: service, port: port.port }] : [];
   if (withGateways) parentRefs.push(...model.gateways.flatMap(gatewayParentRefs));
+  if (parentRefs.length === 0) {
+    throw configError(model.routes[0].owner, 'host', model.host.name, 'the route has no parent: bind it to a gateway, or route a Kubernetes Service');
+  }
+  const hostnames = [...(service ? [] : [model.host.name]), ...model.extraHosts];
   for (const entry of [model.unscopedFault, ...model.routes]) {
     if (entry?.fault) {
       throw configError(entry.owner, `${entry.route.name}.fault`, entry.route.name, 'the Gateway API has no fault injection: use the Istio traffic API for fault tests');
@@ -108,8 +125,7 @@ export function renderHttpRoute(model: RoutingModel, port: ServicePort, withGate
       name: route.name,
       ...(matches.length ? { matches } : {}),
       backendRefs: route.destinations.map(d => ({
-        name: backend(owner, d.subset),
-        port: port.port,
+        ...backend(owner, d),
         weight: d.weight,
         ...(d.responseHeaders ? {
           filters: [{ type: 'ResponseHeaderModifier', responseHeaderModifier: { add: Object.entries(d.responseHeaders).map(([name, value]) => ({ name, value })) } }],
@@ -119,7 +135,7 @@ export function renderHttpRoute(model: RoutingModel, port: ServicePort, withGate
     if (route.mirrorSubset) {
       rule.filters = [{
         type: 'RequestMirror',
-        requestMirror: { backendRef: { name: backend(owner, route.mirrorSubset), port: port.port }, percent: route.mirrorPercentage ?? 100 },
+        requestMirror: { backendRef: backend(owner, { subset: route.mirrorSubset }), percent: route.mirrorPercentage ?? 100 },
       }];
     }
     const timeouts = compact({
@@ -140,7 +156,7 @@ export function renderHttpRoute(model: RoutingModel, port: ServicePort, withGate
   });
   return {
     parentRefs,
-    ...(withGateways && model.extraHosts.length ? { hostnames: [...model.extraHosts] } : {}),
+    ...(withGateways && hostnames.length ? { hostnames } : {}),
     rules,
   };
 }

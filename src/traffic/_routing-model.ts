@@ -24,6 +24,8 @@ export interface GatewayBinding {
 /** @internal */
 export interface RoutingModel {
   readonly host: Host;
+  /** The namespace the routes live in. */
+  readonly namespace: string;
   /** Routes in priority order, ending with the default route. */
   readonly routes: RouteEntry[];
   readonly defaultRoute: HttpRoute;
@@ -36,6 +38,8 @@ export interface RoutingModel {
   readonly requestPolicy?: RequestPolicy;
   /** Per-version Service of each subset (Gateway API backends). */
   readonly subsetBackends: Map<string, string>;
+  /** Whether in-mesh callers use these routes too, or only the gateways. */
+  readonly includeMesh: boolean;
 }
 
 /** @internal Orders the routes, adds the default route when none was declared, and checks subset references. */
@@ -44,7 +48,8 @@ export function buildRoutingModel(scope: IConstruct, fields: Omit<RoutingModel, 
   const ordered = [...entries].sort((a, b) => a.priority - b.priority);
   const declared = ordered.find(r => r.priority === RoutePriority.DEFAULT);
   const defaultRoute = declared?.route ?? { name: 'default', destinations: [{ weight: 100 }] };
-  if (!declared) ordered.push({ route: defaultRoute, priority: RoutePriority.DEFAULT, owner: scope });
+  // An edge-only host routes what its routes match and nothing else; a mesh host falls through to itself.
+  if (!declared && fields.includeMesh) ordered.push({ route: defaultRoute, priority: RoutePriority.DEFAULT, owner: scope });
   const routes: RouteEntry[] = [];
   let unscopedFault: RouteEntry | undefined;
   for (const entry of ordered) {

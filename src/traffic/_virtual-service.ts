@@ -2,6 +2,7 @@
 import { istioDuration } from '../_duration';
 import { RouteEntry, RoutingModel } from './_routing-model';
 import { FaultInjection } from './fault-injection';
+import { Host } from '../mesh/host';
 import { ServicePort } from '../mesh/service-port';
 
 /** @internal */
@@ -12,7 +13,7 @@ export function renderVirtualService(model: RoutingModel): any {
   const named = model.ports.length > 1;
   const spec: any = {
     hosts: [model.host.name, ...model.extraHosts],
-    ...(model.gateways.length ? { gateways: [...model.gateways.map(g => g.ref), 'mesh'] } : {}),
+    ...(model.gateways.length ? { gateways: [...model.gateways.map(g => g.ref), ...(model.includeMesh ? ['mesh'] : [])] } : {}),
   };
   const http = (named ? httpPorts : [undefined]).flatMap(port =>
     model.routes.flatMap(entry => renderRoute(model, entry, port, entry.fault ?? model.unscopedFault?.fault)));
@@ -20,17 +21,18 @@ export function renderVirtualService(model: RoutingModel): any {
   if (named && tcpPorts.length) {
     spec.tcp = tcpPorts.map(p => ({
       match: [{ port: p.port }],
-      route: model.defaultRoute.destinations.map(d => ({ destination: destination(model, d.subset, p), weight: d.weight })),
+      route: model.defaultRoute.destinations.map(d => ({ destination: destination(model, d, p), weight: d.weight })),
     }));
   }
   return spec;
 }
 
-function destination(model: RoutingModel, subset: string | undefined, port: ServicePort | undefined): any {
+function destination(model: RoutingModel, d: { subset?: string; host?: Host; port?: number }, port: ServicePort | undefined): any {
+  const number = d.port ?? port?.port;
   return {
-    host: model.host.name,
-    ...(subset ? { subset } : {}),
-    ...(port ? { port: { number: port.port } } : {}),
+    host: d.host?.name ?? model.host.name,
+    ...(d.subset ? { subset: d.subset } : {}),
+    ...(number ? { port: { number } } : {}),
   };
 }
 
@@ -43,14 +45,14 @@ function renderRoute(model: RoutingModel, entry: RouteEntry, port: ServicePort |
   const base: any = {
     name: `${route.name}${port ? `-${port.name}` : ''}`,
     route: route.destinations.map(d => ({
-      destination: destination(model, d.subset, port),
+      destination: destination(model, d, port),
       weight: d.weight,
       ...(d.responseHeaders ? { headers: { response: { add: { ...d.responseHeaders } } } } : {}),
     })),
     ...(timeout ? { timeout: istioDuration(owner, `${prop}.timeout`, timeout) } : {}),
   };
   if (route.mirrorSubset) {
-    base.mirror = destination(model, route.mirrorSubset, port);
+    base.mirror = destination(model, { subset: route.mirrorSubset }, port);
     base.mirrorPercentage = { value: route.mirrorPercentage ?? 100 };
   }
   const withMatches = (extra: any[] | undefined): any[] | undefined => {

@@ -26,6 +26,16 @@ export interface RouteDestination {
   /** Share of the route's traffic, 0-100; the weights of a route sum to 100. */
   readonly weight: number;
   /**
+   * Another host to send to (an ingress host's route to a service).
+   * @default - the routed host itself
+   */
+  readonly host?: Host;
+  /**
+   * The destination port.
+   * @default - the port the request came in on, named when the Service has several
+   */
+  readonly port?: number;
+  /**
    * Response headers added when this destination answers (for example a cookie pinning the caller to it).
    * @default - none
    */
@@ -155,6 +165,8 @@ export class HostRouting extends Construct {
   private readonly subsetBackends = new Map<string, string>();
   private readonly routeDependencies: IConstruct[] = [];
   private trafficApi?: Contribution<TrafficApi>;
+  private edgeOnly = false;
+  private readonly referenceGrants = new Map<string, ApiObject>();
   private readonly renderFns = new Map<ApiObject, () => any>();
   private rendered = new Map<ApiObject, any>();
   private readonly subsets = new Map<string, SubsetEntry>();
@@ -319,6 +331,25 @@ export class HostRouting extends Construct {
     route.retries?._validate(owner, `${route.name}.retries`, route.timeout);
     this.routes.push({ route, priority, owner });
     this.ensureVirtualService();
+    for (const d of route.destinations) {
+      if (d.host?.namespace && d.host.namespace !== this.namespace && this.api === TrafficApi.GATEWAY_API) this.ensureReferenceGrant(d.host.namespace);
+    }
+  }
+
+  /** With the Gateway API, a route to a Service in another namespace needs that namespace's consent. */
+  private ensureReferenceGrant(namespace: string): void {
+    if (this.referenceGrants.has(namespace)) return;
+    const grant = new ApiObject(this, `ReferenceGrant-${namespace}`, {
+      ...gatewayapi.ReferenceGrant.GVK,
+      metadata: { namespace, name: `${this.objectName()}-from-${this.namespace}`.slice(0, 63).replace(/[-.]+$/, '') },
+      spec: {
+        from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: this.namespace }],
+        to: [{ group: '', kind: 'Service' }],
+      },
+    });
+    this.referenceGrants.set(namespace, grant);
+    this.routeDependencies.push(grant);
+    this.orderRoutes();
   }
 
   /**
@@ -338,10 +369,12 @@ export class HostRouting extends Construct {
    * @param gateway `namespace/name` of the Gateway
    * @param hosts the public hosts the gateway serves for this service
    * @param sections with the Gateway API, the listeners to attach to
+   * @param includeMesh whether in-mesh callers get the same routing (false for a host that exists only at the edge)
    */
-  public bindGateway(gateway: string, hosts: string[], sections: string[] = []): void {
+  public bindGateway(gateway: string, hosts: string[], sections: string[] = [], includeMesh: boolean = true): void {
+    if (!includeMesh) this.edgeOnly = true;
     if (!/^[a-z0-9-]+\/[a-z0-9.-]+$/.test(gateway)) throw configError(this, 'gateway', gateway, 'name the gateway as namespace/name');
-    this.gateways.set(gateway, [...(this.gateways.get(gateway) ?? []), ...sections]);
+    this.gateways.set(gateway, [...new Set([...(this.gateways.get(gateway) ?? []), ...sections])]);
     for (const h of hosts) this.extraHosts.add(h);
     this.ensureVirtualService();
   }
@@ -414,11 +447,13 @@ export class HostRouting extends Construct {
   private model(): RoutingModel {
     return buildRoutingModel(this, {
       host: this.host,
+      namespace: this.namespace,
       ports: this.ports?.value ?? [],
       gateways: [...this.gateways.entries()].map(([ref, sections]) => ({ ref, sections })),
       extraHosts: [...this.extraHosts],
       requestPolicy: this.requestPolicy?.value,
       subsetBackends: this.subsetBackends,
+      includeMesh: !this.edgeOnly,
     }, this.routes, new Set(this.subsets.keys()));
   }
 
@@ -426,14 +461,16 @@ export class HostRouting extends Construct {
     const model = this.model();
     const http = model.ports.filter(p => p.isHttp);
     const port = key ? http.find(p => p.name === key) : model.ports[0];
-    if (!port || !port.isHttp) {
+    // An edge-only host (ingress routes to services) has no ports of its own: each destination names one.
+    const edgeRoutes = this.edgeOnly && !model.ports.length;
+    if (!edgeRoutes && (!port || !port.isHttp)) {
       const owner = this.requestPolicy?.owner ?? this.routes[0]?.owner ?? this;
       throw configError(owner, 'ports', model.ports.map(p => p.name),
         `Gateway API routes need the Service's HTTP ports (declared by a CanaryService for ${this.host.name}); TCP ports need the Istio traffic API`);
     }
     if (!key && model.ports.length > 1) throw configError(this, 'ports', model.ports.map(p => p.name), 'internal: several ports need one route each');
     // The gateway serves the service's first HTTP port.
-    return renderHttpRoute(model, port, port === http[0]);
+    return renderHttpRoute(model, port, edgeRoutes || port === http[0]);
   }
 
   private renderBackendRule(subset: string, service: string): any {

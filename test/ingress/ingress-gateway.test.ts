@@ -1,0 +1,102 @@
+import { App, Chart, Duration, Testing } from 'cdk8s';
+import { GatewayWorkload, Host, IngressGateway, IngressTls, Mesh, TlsVersion, TrafficApi } from '../../src';
+import { expectValidManifests } from '../harness/validate';
+
+function setup(trafficApi: TrafficApi): { app: App; edge: Chart; gateway: IngressGateway } {
+  const app = new App();
+  new Mesh(app, 'Mesh', { trafficApi });
+  const edge = new Chart(app, 'edge', { namespace: 'edge' });
+  const gateway = new IngressGateway(edge, 'Public', { name: 'public' });
+  return { app, edge, gateway };
+}
+
+function shopRoutes(trafficApi: TrafficApi): any[] {
+  // GIVEN an edge gateway serving two hosts, routing by path to services in the shop namespace
+  const { edge, gateway, app } = setup(trafficApi);
+  gateway.addHost('shop.example.com', 'edge', IngressTls.simple('shop-cert'));
+  gateway.addHost('status.example.com', 'edge', IngressTls.none());
+  gateway.addRoute('shop.example.com', Host.service(edge, 'api', 'shop'), 8080, { pathPrefix: '/api/', timeout: Duration.seconds(3) });
+  gateway.addRoute('shop.example.com', Host.service(edge, 'web', 'shop'), 80);
+  gateway.addRoute('status.example.com', Host.service(edge, 'status', 'ops'), 8080);
+  // WHEN synthesized
+  const m = app.charts.flatMap(c => Testing.synth(c));
+  expectValidManifests(m);
+  return m;
+}
+
+describe('IngressGateway', () => {
+  test('Istio: servers per host, edge-only VirtualServices routing prefixes to services', () => {
+    const m = shopRoutes(TrafficApi.ISTIO);
+    expect(m).toMatchSnapshot();
+    const gw = m.find(o => o.kind === 'Gateway');
+    expect(gw.spec.servers.map((s: any) => [s.name, s.hosts])).toEqual([
+      ['http', ['edge/status.example.com']],
+      ['http-redirect', ['edge/shop.example.com']],
+      ['https-0', ['edge/shop.example.com']],
+    ]);
+    const shop = m.find(o => o.kind === 'VirtualService' && o.spec.hosts[0] === 'shop.example.com');
+    expect(shop.spec.gateways).toEqual(['edge/public']);
+    expect(shop.spec.http).toEqual([
+      { name: 'prefix-api', match: [{ uri: { prefix: '/api/' } }], route: [{ destination: { host: 'api.shop.svc.cluster.local', port: { number: 8080 } }, weight: 100 }], timeout: '3s' },
+      { name: 'root', route: [{ destination: { host: 'web.shop.svc.cluster.local', port: { number: 80 } }, weight: 100 }] },
+    ]);
+  });
+
+  test('Gateway API: listeners per host, HTTPRoutes with cross-namespace backends and their ReferenceGrants', () => {
+    const m = shopRoutes(TrafficApi.GATEWAY_API);
+    expect(m).toMatchSnapshot();
+    const shop = m.find(o => o.kind === 'HTTPRoute' && o.spec.hostnames?.[0] === 'shop.example.com' && o.spec.rules.length === 2);
+    expect(shop.spec.parentRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'edge', name: 'public', sectionName: 'https-0' }]);
+    expect(shop.spec.rules[0]).toMatchObject({
+      matches: [{ path: { type: 'RegularExpression', value: '^/api/.*' } }],
+      backendRefs: [{ name: 'api', namespace: 'shop', port: 8080, weight: 100 }],
+      timeouts: { request: '3s' },
+    });
+    const grants = m.filter(o => o.kind === 'ReferenceGrant');
+    expect(grants.map(g => [g.metadata.namespace, g.spec.from[0].namespace])).toEqual([['shop', 'edge'], ['ops', 'edge']]);
+    const names = m.map(o => `${o.kind}/${o.metadata.namespace}`);
+    expect(names.indexOf('ReferenceGrant/shop')).toBeLessThan(names.lastIndexOf('HTTPRoute/edge'));
+  });
+
+  test('TLS passthrough and minimum TLS version (Istio)', () => {
+    const { app, gateway } = setup(TrafficApi.ISTIO);
+    gateway.addHost('db.example.com', 'edge', IngressTls.passthrough());
+    gateway.addHost('secure.example.com', 'edge', IngressTls.simple('secure-cert', { minProtocolVersion: TlsVersion.TLS_1_3, httpsRedirect: false }));
+    const m = app.charts.flatMap(c => Testing.synth(c));
+    expectValidManifests(m);
+    expect(m[0].spec.servers).toEqual([
+      { name: 'tls-0', port: { number: 443, name: 'tls-0', protocol: 'TLS' }, hosts: ['edge/db.example.com'], tls: { mode: 'PASSTHROUGH', minProtocolVersion: 'TLSV1_2' } },
+      { name: 'https-1', port: { number: 443, name: 'https-1', protocol: 'HTTPS' }, hosts: ['edge/secure.example.com'], tls: { mode: 'SIMPLE', credentialName: 'secure-cert', minProtocolVersion: 'TLSV1_3' } },
+    ]);
+  });
+
+  test('a custom gateway workload', () => {
+    const app = new App();
+    const c = new Chart(app, 'c', { namespace: 'edge' });
+    const gw = new IngressGateway(c, 'Gw', { workload: GatewayWorkload.custom({ labels: { app: 'edge-gw' }, namespace: 'edge', serviceAccountName: 'edge-gw' }) });
+    gw.addHost('a.example.com', 'edge', IngressTls.none());
+    expect(Testing.synth(c)[0].spec.selector).toEqual({ app: 'edge-gw' });
+  });
+
+  describe('bad input', () => {
+    test('routing a host the gateway does not serve', () => {
+      const { edge, gateway } = setup(TrafficApi.ISTIO);
+      expect(() => gateway.addRoute('x.example.com', Host.service(edge, 'web', 'shop'), 80)).toThrow(/test|Public: host got 'x.example.com': serve the host with addHost\(\) before routing it/);
+    });
+
+    test('a shorter prefix added first would shadow a longer one', () => {
+      const { edge, gateway } = setup(TrafficApi.ISTIO);
+      gateway.addHost('shop.example.com', 'edge', IngressTls.none());
+      gateway.addRoute('shop.example.com', Host.service(edge, 'web', 'shop'), 80, { pathPrefix: '/api' });
+      expect(() => gateway.addRoute('shop.example.com', Host.service(edge, 'v2', 'shop'), 80, { pathPrefix: '/api/v2' }))
+        .toThrow(/pathPrefix got '\/api\/v2': the earlier prefix '\/api' takes these requests first/);
+    });
+
+    test('a host that is not a domain, a certificate-less TLS host, a gateway with no host', () => {
+      const { app, gateway } = setup(TrafficApi.ISTIO);
+      expect(() => gateway.addHost('not a host', 'edge', IngressTls.none())).toThrow(/host got 'not a host'/);
+      expect(() => gateway.addHost('a.example.com', 'edge', IngressTls.simple(''))).toThrow(/tls\.credentialName is missing/);
+      expect(() => app.synth()).toThrow(/the gateway serves no host/);
+    });
+  });
+});
