@@ -1,0 +1,3 @@
+export * from './egress-route';
+export * from './allowed-external-service';
+export * from './egress-control';
