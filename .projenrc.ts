@@ -75,8 +75,8 @@ project.addTask('import', {
 project.gitattributes.addAttributes('/src/imports/**', 'linguist-generated');
 
 project.addTask('bench', {
-  description: 'Synthesis benchmark against a plain ApiObject baseline',
-  exec: 'ts-node --project test/tsconfig.json bench/synth-bench.ts',
+  description: 'Synthesis benchmark against a plain ApiObject baseline (BENCH_SIZES, BENCH_RUNS to change the runs)',
+  exec: 'ts-node --transpile-only --project test/tsconfig.json bench/synth-bench.ts',
   receiveArgs: true,
 });
 

@@ -86,6 +86,11 @@ export interface IngressGatewayProps {
    */
   readonly name?: string;
   /**
+   * The Gateway's namespace.
+   * @default - the chart's namespace
+   */
+  readonly namespace?: string;
+  /**
    * The gateway deployment to configure (Istio API only: with the Gateway API, Istio deploys the gateway itself).
    * @default - the Mesh's ingress gateway
    */
@@ -147,7 +152,10 @@ export class IngressGateway extends Construct {
     }
     this.gateway = new ApiObject(this, 'Resource', {
       ...(gatewayApi ? gatewayapi.Gateway.GVK : networking.Gateway.GVK),
-      metadata: props.name === undefined ? {} : { name: requireDnsLabel(this, 'name', props.name) },
+      metadata: {
+        ...(props.name === undefined ? {} : { name: requireDnsLabel(this, 'name', props.name) }),
+        ...(props.namespace === undefined ? {} : { namespace: requireDnsLabel(this, 'namespace', props.namespace) }),
+      },
       spec: Lazy.any({ produce: () => gatewayApi ? this.renderGatewayApiSpec() : this.renderSpec() }),
     });
     this.node.addValidation({ validate: () => this.hosts.length ? [] : [`${this.node.path}: the gateway serves no host: call addHost()`] });
@@ -236,7 +244,7 @@ export class IngressGateway extends Construct {
     if (this._redirectRoute) return;
     this._redirectRoute = new ApiObject(this, 'Redirect', {
       ...gatewayapi.HttpRoute.GVK,
-      metadata: {},
+      metadata: this.gateway.metadata.namespace ? { namespace: this.gateway.metadata.namespace } : {},
       spec: Lazy.any({ produce: () => this.renderRedirect() }),
     });
     this._redirectRoute.node.addDependency(this.gateway);

@@ -126,6 +126,11 @@ export interface CanaryServiceProps {
    */
   readonly name?: string;
   /**
+   * The namespace of every object of the service.
+   * @default - the chart's namespace
+   */
+  readonly namespace?: string;
+  /**
    * The Service's ports, named for Istio's protocol selection.
    * @default [ServicePort.http(8080)]
    */
@@ -224,9 +229,10 @@ export class CanaryService extends Construct {
     const weights = this.validateInput(props, versions, ports);
 
     // Everything is checked: build.
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: this.name } });
+    const namespace = props.namespace === undefined ? undefined : requireDnsLabel(this, 'namespace', props.namespace);
+    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: this.name, namespace } });
     this.service = new kplus.Service(this, 'Service', {
-      metadata: { name: this.name },
+      metadata: { name: this.name, namespace },
       ports: ports.map(p => ({ name: p.name, port: p.port, targetPort: p.targetPort })),
     });
     this.service.selectLabel('app', this.name);
@@ -288,7 +294,7 @@ export class CanaryService extends Construct {
     }, RoutePriority.DEFAULT);
 
     if (props.ingress) {
-      this.ingressGateway = props.ingress.gateway ?? new IngressGateway(this, 'Gateway', { trafficApi: this.routing.api });
+      this.ingressGateway = props.ingress.gateway ?? new IngressGateway(this, 'Gateway', { trafficApi: this.routing.api, namespace: props.namespace });
       if (this.ingressGateway.trafficApi !== this.routing.api) {
         throw configError(this, 'ingress.gateway', this.ingressGateway.node.path, `the gateway uses ${this.ingressGateway.trafficApi} and the routes ${this.routing.api}: use one traffic API`);
       }
@@ -352,7 +358,7 @@ export class CanaryService extends Construct {
 
   private versionService(version: string, ports: ServicePort[]): kplus.Service {
     const service = new kplus.Service(this, `Service-${version}`, {
-      metadata: { name: `${this.name}-${version}`, labels: { app: this.name, version } },
+      metadata: { name: `${this.name}-${version}`, namespace: this.service.metadata.namespace, labels: { app: this.name, version } },
       ports: ports.map(p => ({ name: p.name, port: p.port, targetPort: p.targetPort })),
     });
     service.selectLabel('app', this.name);
@@ -368,7 +374,7 @@ export class CanaryService extends Construct {
       return v.workload;
     }
     const deployment = new kplus.Deployment(this, `Deployment-${v.name}`, {
-      metadata: { name: `${this.name}-${v.name}`, labels },
+      metadata: { name: `${this.name}-${v.name}`, namespace: this.service.metadata.namespace, labels },
       replicas: v.replicas ?? 2,
       select: false,
       podMetadata: { labels },

@@ -168,6 +168,8 @@ export class HostRouting extends Construct {
   private edgeOnly = false;
   private readonly referenceGrants = new Map<string, ApiObject>();
   private readonly renderFns = new Map<ApiObject, () => any>();
+  /** Bumped by every change, so a validation renders again only when something changed. */
+  private revision = 0;
   private rendered = new Map<ApiObject, any>();
   private readonly subsets = new Map<string, SubsetEntry>();
   private readonly policy: PolicyFields = new Map();
@@ -184,14 +186,20 @@ export class HostRouting extends Construct {
     this.host = host;
     this.namespace = host.namespace ?? Chart.of(this).namespace ?? 'default';
     // Render in validation, so bad combinations fail synth with the construct path rather than inside a Lazy.
+    // cdk8s validates the whole app once per chart it synthesizes: render again only after a change.
+    let renderedRevision = -1;
+    let errors: string[] = [];
     this.node.addValidation({
       validate: () => {
+        if (renderedRevision === this.revision) return errors;
+        renderedRevision = this.revision;
         try {
           this.rendered = new Map([...this.renderFns].map(([o, render]) => [o, render()]));
-          return [];
+          errors = [];
         } catch (e) {
-          return [(e as Error).message];
+          errors = [(e as Error).message];
         }
+        return errors;
       },
     });
   }
@@ -205,6 +213,7 @@ export class HostRouting extends Construct {
    * Chooses the traffic API for this host, overriding the Mesh's; every construct configuring the host must agree.
    */
   public useTrafficApi(owner: IConstruct, api: TrafficApi): void {
+    this.revision++;
     if (this.trafficApi && this.trafficApi.value !== api) {
       throw configError(owner, 'trafficApi', api, `${this.trafficApi.owner.node.path} renders ${this.host.name} with ${this.trafficApi.value}: use one traffic API per host`);
     }
@@ -218,6 +227,7 @@ export class HostRouting extends Construct {
    * Names the per-version Service of a subset, which Gateway API routes send its traffic to.
    */
   public setSubsetBackend(subset: string, serviceName: string): void {
+    this.revision++;
     this.subsetBackends.set(subset, serviceName);
     if (this.backendRules.size || this._destinationRule) this.ensureDestinationRule();
   }
@@ -227,6 +237,7 @@ export class HostRouting extends Construct {
    * backend that does not exist yet.
    */
   public addRouteDependency(...dependencies: IConstruct[]): void {
+    this.revision++;
     this.routeDependencies.push(...dependencies);
     for (const route of this.routeObjects()) route.node.addDependency(...dependencies);
   }
@@ -255,6 +266,7 @@ export class HostRouting extends Construct {
    * Declares the Service's ports. With more than one, every route names its port, as Istio requires (IST0112).
    */
   public setPorts(owner: IConstruct, ports: ServicePort[]): void {
+    this.revision++;
     if (this.ports && this.ports.owner !== owner) {
       throw configError(owner, 'ports', ports.map(p => p.port), `${this.ports.owner.node.path} already declared the ports of ${this.host.name}`);
     }
@@ -264,6 +276,7 @@ export class HostRouting extends Construct {
 
   /** Adds a subset (a version) selected by `labels`, with its own traffic policy if given. */
   public addSubset(owner: IConstruct, name: string, labels: { [key: string]: string }, policy: TrafficPolicy = {}): void {
+    this.revision++;
     const existing = this.subsets.get(name);
     if (existing) {
       throw configError(owner, 'subset', name, `${existing.owner.node.path} already defines subset '${name}' of ${this.host.name}; use another version name`);
@@ -282,6 +295,7 @@ export class HostRouting extends Construct {
    * merge; a field set twice by different constructs is an error naming both.
    */
   public addTrafficPolicy(owner: IConstruct, policy: TrafficPolicy, subset?: string): void {
+    this.revision++;
     let target = this.policy;
     if (subset !== undefined) {
       target = this.subsetPolicies.get(subset) ?? new Map();
@@ -301,6 +315,7 @@ export class HostRouting extends Construct {
 
   /** Sets the timeout and retries of every route that does not set its own. */
   public setRequestPolicy(owner: IConstruct, policy: RequestPolicy): void {
+    this.revision++;
     if (this.requestPolicy && this.requestPolicy.owner !== owner) {
       throw configError(owner, 'requestPolicy', this.host.name, `${this.requestPolicy.owner.node.path} already sets the request policy of this host`);
     }
@@ -312,6 +327,7 @@ export class HostRouting extends Construct {
 
   /** Adds a route; routes are ordered by priority, then in the order added. */
   public addRoute(owner: IConstruct, route: HttpRoute, priority: RoutePriority): void {
+    this.revision++;
     if (this.routes.some(r => r.route.name === route.name)) {
       throw configError(owner, 'route', route.name, `${this.host.name} already has a route with this name`);
     }
@@ -357,6 +373,7 @@ export class HostRouting extends Construct {
    * destinations). Without matches the fault applies to every route of the host.
    */
   public addFault(owner: IConstruct, name: string, rule: FaultRule): void {
+    this.revision++;
     const matches = rule.matches ?? [];
     if (this.routes.some(r => r.route.name === name)) throw configError(owner, 'fault', name, `${this.host.name} already has a route with this name`);
     this.routes.push({ route: { name, matches, destinations: [] }, priority: RoutePriority.FAULT, owner, fault: rule.fault });
@@ -372,6 +389,7 @@ export class HostRouting extends Construct {
    * @param includeMesh whether in-mesh callers get the same routing (false for a host that exists only at the edge)
    */
   public bindGateway(gateway: string, hosts: string[], sections: string[] = [], includeMesh: boolean = true): void {
+    this.revision++;
     if (!includeMesh) this.edgeOnly = true;
     if (!/^[a-z0-9-]+\/[a-z0-9.-]+$/.test(gateway)) throw configError(this, 'gateway', gateway, 'name the gateway as namespace/name');
     this.gateways.set(gateway, [...new Set([...(this.gateways.get(gateway) ?? []), ...sections])]);

@@ -163,6 +163,18 @@ describe('CanaryService', () => {
     expect(legacy.spec.template.metadata.labels).toMatchObject({ app: 'reviews', version: 'v1' });
   });
 
+  test('a namespace of its own: every object, the host and the gateway land there', () => {
+    const c = new Chart(Testing.app(), 'platform');
+    const canary = new CanaryService(c, 'Reviews', {
+      namespace: 'team-a', versions: [{ name: 'v1', image: 'r:1' }], resources, ingress: { hosts: ['r.example.com'] },
+    });
+    const m = Testing.synth(c);
+    expectValidManifests(m);
+    expect(new Set(m.map(o => o.metadata.namespace))).toEqual(new Set(['team-a']));
+    expect(canary.host.name).toBe('reviews.team-a.svc.cluster.local');
+    expect(vs(m).spec.gateways[0]).toMatch(/^team-a\//);
+  });
+
   describe('bad input fails with the construct path, the field and the fix, and emits nothing', () => {
     const cases: [string, Partial<CanaryServiceProps>, RegExp][] = [
       ['weights not summing to 100', { weights: { v1: 90, v2: 20 } }, /test\/Reviews: weights .*must sum to 100 \(they sum to 110\)/],
