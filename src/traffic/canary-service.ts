@@ -1,4 +1,4 @@
-import { ApiObject, Duration, JsonPatch } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import { configError } from '../_errors';
@@ -11,6 +11,7 @@ import { IngressGateway, IngressTls } from '../ingress/ingress-gateway';
 import { Host } from '../mesh/host';
 import { TrafficApi } from '../mesh/mesh';
 import { ServiceIdentity, namespaceOf } from '../mesh/service-identity';
+import { WorkloadSelector } from '../mesh/workload-selector';
 import { ServicePort } from '../mesh/service-port';
 
 /** One version of a {@link CanaryService}. */
@@ -207,11 +208,11 @@ export class CanaryService extends Construct {
   /** The service's name. */
   public readonly name: string;
   /** The Service selecting every version. */
-  public readonly service: kplus.Service;
-  /** The identity every version runs as. */
-  public readonly serviceAccount: kplus.ServiceAccount;
-  /** The workload of each version, by version name. */
-  public readonly workloads: { [version: string]: kplus.Deployment };
+  public readonly service: kplus.k8s.KubeService;
+  /** The ServiceAccount every version runs as. */
+  public readonly serviceAccount: kplus.k8s.KubeServiceAccount;
+  /** The workload of each version, by version name: a Deployment created here, or the one given. */
+  public readonly workloads: { [version: string]: ApiObject };
   /** The host's routing (VirtualService and DestinationRule). */
   public readonly routing: HostRouting;
   /** The in-cluster host. */
@@ -219,7 +220,9 @@ export class CanaryService extends Construct {
   /** The gateway, when exposed through ingress. */
   public readonly ingressGateway?: IngressGateway;
   /** With the Gateway API, the Service of each version, by version name. */
-  public readonly versionServices: { [version: string]: kplus.Service };
+  public readonly versionServices: { [version: string]: kplus.k8s.KubeService };
+  /** The namespace every object of the service lives in. */
+  public readonly namespace: string;
 
   public constructor(scope: Construct, id: string, props: CanaryServiceProps) {
     super(scope, id);
@@ -228,20 +231,21 @@ export class CanaryService extends Construct {
     const versions = props.versions ?? [];
     const weights = this.validateInput(props, versions, ports);
 
-    // Everything is checked: build.
-    const namespace = props.namespace === undefined ? undefined : requireDnsLabel(this, 'namespace', props.namespace);
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: this.name, namespace } });
-    this.service = new kplus.Service(this, 'Service', {
+    // Everything is checked: build. Kubernetes objects are cdk8s-plus' low-level k8s bindings: the high-level
+    // constructs would double the synthesis cost of every service (see the benchmark).
+    this.namespace = props.namespace === undefined ? namespaceOf(this) : requireDnsLabel(this, 'namespace', props.namespace);
+    const namespace = props.namespace;
+    this.serviceAccount = new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', {
       metadata: { name: this.name, namespace },
-      ports: ports.map(p => ({ name: p.name, port: p.port, targetPort: p.targetPort })),
+      // Istio's sidecar has its own token; the application gets none unless it asks.
+      automountServiceAccountToken: false,
     });
-    this.service.selectLabel('app', this.name);
-    setAppProtocols(this.service, ports);
+    this.service = this.kubeService('Service', this.name, { app: this.name }, ports);
 
     this.workloads = {};
     for (const v of versions) this.workloads[v.name] = this.versionWorkload(v, ports, props);
 
-    this.host = Host.service(this, this.name, namespaceOf(this.service));
+    this.host = Host.service(this, this.name, this.namespace);
     this.routing = HostRouting.of(this, this.host);
     if (props.trafficApi) this.routing.useTrafficApi(this, props.trafficApi);
     this.routing.setPorts(this, ports);
@@ -305,7 +309,16 @@ export class CanaryService extends Construct {
 
   /** The identity the service's workloads run as, for authorization rules. */
   public get identity(): ServiceIdentity {
-    return ServiceIdentity.fromServiceAccount(this.serviceAccount);
+    return ServiceIdentity.fromName(this.namespace, this.name);
+  }
+
+  /** The pods of every version (`app=<name>`), or of one version, for policies that select workloads. */
+  public selector(version?: string): WorkloadSelector {
+    if (version !== undefined && !this.workloads[version]) {
+      throw configError(this, 'version', version, `use one of the declared versions: ${Object.keys(this.workloads).join(', ')}`);
+    }
+    const labels: { [key: string]: string } = version === undefined ? { app: this.name } : { app: this.name, version };
+    return WorkloadSelector.fromLabels(this, this.namespace, labels, this.name);
   }
 
   private validateInput(props: CanaryServiceProps, versions: CanaryVersion[], ports: ServicePort[]): { [version: string]: number } {
@@ -356,43 +369,68 @@ export class CanaryService extends Construct {
     return weights;
   }
 
-  private versionService(version: string, ports: ServicePort[]): kplus.Service {
-    const service = new kplus.Service(this, `Service-${version}`, {
-      metadata: { name: `${this.name}-${version}`, namespace: this.service.metadata.namespace, labels: { app: this.name, version } },
-      ports: ports.map(p => ({ name: p.name, port: p.port, targetPort: p.targetPort })),
-    });
-    service.selectLabel('app', this.name);
-    service.selectLabel('version', version);
-    setAppProtocols(service, ports);
-    return service;
+  private versionService(version: string, ports: ServicePort[]): kplus.k8s.KubeService {
+    return this.kubeService(`Service-${version}`, `${this.name}-${version}`, { app: this.name, version }, ports);
   }
 
-  private versionWorkload(v: CanaryVersion, ports: ServicePort[], props: CanaryServiceProps): kplus.Deployment {
+  /** A Service with protocol-named ports and `appProtocol`, so protocol selection does not rest on names alone. */
+  private kubeService(id: string, name: string, selector: { [key: string]: string }, ports: ServicePort[]): kplus.k8s.KubeService {
+    return new kplus.k8s.KubeService(this, id, {
+      metadata: { name, namespace: this.namespace, labels: { ...selector } },
+      spec: {
+        selector,
+        ports: ports.map(p => ({ name: p.name, port: p.port, targetPort: kplus.k8s.IntOrString.fromNumber(p.targetPort), appProtocol: p.protocol })),
+      },
+    });
+  }
+
+  private versionWorkload(v: CanaryVersion, ports: ServicePort[], props: CanaryServiceProps): ApiObject {
     const labels = { app: this.name, version: v.name };
     if (v.workload) {
       for (const [k, val] of Object.entries(labels)) v.workload.podMetadata.addLabel(k, val);
-      return v.workload;
+      return ApiObject.of(v.workload);
     }
-    const deployment = new kplus.Deployment(this, `Deployment-${v.name}`, {
-      metadata: { name: `${this.name}-${v.name}`, namespace: this.service.metadata.namespace, labels },
-      replicas: v.replicas ?? 2,
-      select: false,
-      podMetadata: { labels },
-      serviceAccount: this.serviceAccount,
-      containers: [{
-        name: this.name,
-        image: v.image!,
-        ports: ports.map(p => ({ number: p.targetPort, name: p.name.slice(0, 15) })),
-        resources: v.resources ?? props.resources,
-        envVariables: Object.fromEntries(Object.entries(v.env ?? {}).map(([k, val]) => [k, kplus.EnvValue.fromValue(val)])),
-      }],
+    const resources = v.resources ?? props.resources;
+    return new kplus.k8s.KubeDeployment(this, `Deployment-${v.name}`, {
+      metadata: { name: `${this.name}-${v.name}`, namespace: this.namespace, labels },
+      spec: {
+        replicas: v.replicas ?? 2,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: this.name,
+            automountServiceAccountToken: false,
+            securityContext: { runAsNonRoot: true },
+            containers: [{
+              name: this.name,
+              image: v.image!,
+              ports: ports.map(p => ({ containerPort: p.targetPort, name: p.name.slice(0, 15) })),
+              ...(resources ? { resources: kubeResources(resources) } : {}),
+              ...(v.env ? { env: Object.entries(v.env).map(([name, value]) => ({ name, value })) } : {}),
+              // cdk8s-plus' secure container defaults.
+              securityContext: { allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true },
+            }],
+          },
+        },
+      },
     });
-    deployment.select(kplus.LabelSelector.of({ labels }));
-    return deployment;
   }
 }
 
-/** cdk8s-plus has no `appProtocol`; set it so protocol selection does not rest on the port name alone. */
-function setAppProtocols(service: kplus.Service, ports: ServicePort[]): void {
-  ports.forEach((p, i) => ApiObject.of(service).addJsonPatch(JsonPatch.add(`/spec/ports/${i}/appProtocol`, p.protocol)));
+/** cdk8s-plus container resources as Kubernetes quantities. */
+function kubeResources(r: kplus.ContainerResources): kplus.k8s.ResourceRequirements {
+  const quantities = (pick: 'request' | 'limit') => {
+    const out: { [name: string]: kplus.k8s.Quantity } = {};
+    const cpu = r.cpu?.[pick];
+    if (cpu) out.cpu = kplus.k8s.Quantity.fromString(cpu.amount);
+    const memory = r.memory?.[pick];
+    if (memory) out.memory = kplus.k8s.Quantity.fromString(`${memory.toMebibytes()}Mi`);
+    const storage = r.ephemeralStorage?.[pick];
+    if (storage) out['ephemeral-storage'] = kplus.k8s.Quantity.fromString(`${storage.toMebibytes()}Mi`);
+    return Object.keys(out).length ? out : undefined;
+  };
+  const requests = quantities('request');
+  const limits = quantities('limit');
+  return { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) };
 }

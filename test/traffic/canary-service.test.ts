@@ -1,4 +1,4 @@
-import { Chart, Duration, Size, Testing } from 'cdk8s';
+import { ApiObject, Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import {
   CanaryService, CanaryServiceProps, IngressTls, RequestMatch, RetryPolicy, ServicePort, StickySession, StringMatch,
@@ -158,7 +158,7 @@ describe('CanaryService', () => {
     const m = Testing.synth(c);
     // THEN its pods carry the labels the Service and subsets select
     expectValidManifests(m);
-    expect(canary.workloads.v1).toBe(existing);
+    expect(canary.workloads.v1 === ApiObject.of(existing)).toBe(true);
     const legacy = byKind(m, 'Deployment').find(d => d.metadata.name === existing.name);
     expect(legacy.spec.template.metadata.labels).toMatchObject({ app: 'reviews', version: 'v1' });
   });
