@@ -1,9 +1,9 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
+import { Waypoint } from '../ambient/waypoint';
 import { configError } from '../_errors';
 import { isDnsLabel, requireDnsLabel, requireUnique } from '../_validate';
 import { AllowedExternalService, AllowHostOptions } from './allowed-external-service';
-import * as gatewayapi from '../imports/gateway-api';
 import * as networking from '../imports/istio-networking';
 import { GatewayWorkload } from '../mesh/gateway-workload';
 import { Host } from '../mesh/host';
@@ -139,11 +139,7 @@ export class EgressControl extends Construct {
     if (ambient) {
       this.waypointName = props.waypoint ?? DEFAULT_WAYPOINT;
       if (props.waypoint === undefined) {
-        this.waypoint = new ApiObject(this, 'Waypoint', {
-          ...gatewayapi.Gateway.GVK,
-          metadata: { name: this.waypointName, namespace: this.namespace, labels: { 'istio.io/waypoint-for': 'service' } },
-          spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
-        });
+        this.waypoint = new Waypoint(this, 'Waypoint', { name: this.waypointName, namespace: this.namespace }).gateway;
       }
     } else {
       this.sidecar = new ApiObject(this, 'Resource', {

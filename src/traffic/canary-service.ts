@@ -9,7 +9,8 @@ import { RequestMatch } from './request-match';
 import { RetryPolicy } from './retry-policy';
 import { IngressGateway, IngressTls } from '../ingress/ingress-gateway';
 import { Host } from '../mesh/host';
-import { TrafficApi } from '../mesh/mesh';
+import { Waypoint } from '../ambient/waypoint';
+import { DataplaneMode, Mesh, TrafficApi } from '../mesh/mesh';
 import { ServiceIdentity, namespaceOf } from '../mesh/service-identity';
 import { WorkloadSelector } from '../mesh/workload-selector';
 import { ServicePort } from '../mesh/service-port';
@@ -179,6 +180,12 @@ export interface CanaryServiceProps {
    */
   readonly trafficApi?: TrafficApi;
   /**
+   * Ambient mode: the waypoint that applies the routes (ztunnel alone enforces L4 only, so weights and matches
+   * would be silently ignored without one).
+   * @default - in ambient mode, the namespace's shared waypoint (`Waypoint.forNamespace`); none with sidecars
+   */
+  readonly waypoint?: Waypoint;
+  /**
    * Container resources of every created Deployment.
    * @default - required: each version or the service must set them unless `requireResources` is false
    */
@@ -223,6 +230,8 @@ export class CanaryService extends Construct {
   public readonly versionServices: { [version: string]: kplus.k8s.KubeService };
   /** The namespace every object of the service lives in. */
   public readonly namespace: string;
+  /** Ambient mode: the waypoint the service's traffic goes through. */
+  public readonly waypoint?: Waypoint;
 
   public constructor(scope: Construct, id: string, props: CanaryServiceProps) {
     super(scope, id);
@@ -246,6 +255,12 @@ export class CanaryService extends Construct {
     for (const v of versions) this.workloads[v.name] = this.versionWorkload(v, ports, props);
 
     this.host = Host.service(this, this.name, this.namespace);
+    if (Mesh.of(this).dataplaneMode === DataplaneMode.AMBIENT) {
+      this.waypoint = props.waypoint ?? Waypoint.forNamespace(this, this.namespace);
+      this.waypoint.use(this.service);
+    } else if (props.waypoint) {
+      throw configError(this, 'waypoint', props.waypoint.node.path, 'waypoints serve ambient mode: set the Mesh dataplaneMode to AMBIENT, or drop waypoint');
+    }
     this.routing = HostRouting.of(this, this.host);
     if (props.trafficApi) this.routing.useTrafficApi(this, props.trafficApi);
     this.routing.setPorts(this, ports);
@@ -255,6 +270,7 @@ export class CanaryService extends Construct {
       if (this.routing.api === TrafficApi.GATEWAY_API) {
         const svc = this.versionService(v.name, ports);
         this.versionServices[v.name] = svc;
+        this.waypoint?.use(svc);
         this.routing.setSubsetBackend(v.name, svc.name);
         this.routing.addRouteDependency(svc);
       }

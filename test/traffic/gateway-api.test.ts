@@ -1,8 +1,9 @@
 import { App, Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import {
-  CanaryService, CanaryServiceProps, FaultInjection, GatewayApiChannel, Host, IngressGateway, IngressTls, Mesh, MeshProps,
+  CanaryService, CanaryServiceProps, DataplaneMode, FaultInjection, GatewayApiChannel, Host, IngressGateway, IngressTls, Mesh, MeshProps,
   RequestMatch, ResilientUpstream, RetryOn, RetryPolicy, ServicePort, StickySession, StringMatch, TlsVersion, TrafficApi,
+  Waypoint, WaypointFor,
 } from '../../src';
 import { expectValidManifests, validateManifests } from '../harness/validate';
 
@@ -191,5 +192,36 @@ describe('version-aware emission', () => {
 
   test('an unsupported version is refused', () => {
     expect(() => new Mesh(new App(), 'Mesh', { istioVersion: '1.5' })).toThrow(/istioVersion got '1.5'/);
+  });
+});
+
+describe('ambient mode', () => {
+  test.each([TrafficApi.ISTIO, TrafficApi.GATEWAY_API])('%s routes are applied by the namespace waypoint the Service uses', trafficApi => {
+    const c = chart({ trafficApi, dataplaneMode: DataplaneMode.AMBIENT });
+    const a = new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }, { name: 'v2', image: 'r:2' }], weights: { v1: 80, v2: 20 }, resources });
+    const b = new CanaryService(c, 'Ratings', { versions: [{ name: 'v1', image: 'r:1' }], resources });
+    const m = Testing.synth(c);
+    expectValidManifests(m);
+    const waypoints = m.filter(o => o.kind === 'Gateway' && o.spec.gatewayClassName === 'istio-waypoint');
+    expect(waypoints).toEqual([{
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway',
+      metadata: { name: 'waypoint', namespace: 'shop', labels: { 'istio.io/waypoint-for': 'service' } },
+      spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
+    }]);
+    expect(a.waypoint).toBe(b.waypoint);
+    for (const svc of m.filter(o => o.kind === 'Service')) expect(svc.metadata.labels['istio.io/use-waypoint']).toBe('waypoint');
+    expect(a.waypoint!.identity.principal(c)).toBe('cluster.local/ns/shop/sa/waypoint');
+  });
+
+  test('a waypoint of its own, and none outside ambient mode', () => {
+    const c = chart({ dataplaneMode: DataplaneMode.AMBIENT });
+    const wp = new Waypoint(c, 'ReviewsWaypoint', { name: 'reviews-waypoint', trafficFor: WaypointFor.ALL });
+    new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }], resources, waypoint: wp });
+    const m = Testing.synth(c);
+    expectValidManifests(m);
+    expect(m.find(o => o.kind === 'Service').metadata.labels['istio.io/use-waypoint']).toBe('reviews-waypoint');
+    const sidecar = chart();
+    expect(() => new CanaryService(sidecar, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }], resources, waypoint: new Waypoint(sidecar, 'W') }))
+      .toThrow(/waypoints serve ambient mode/);
   });
 });

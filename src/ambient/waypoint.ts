@@ -1,0 +1,107 @@
+import { ApiObject, Chart } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
+import { configError } from '../_errors';
+import { requireDnsLabel } from '../_validate';
+import * as gatewayapi from '../imports/gateway-api';
+import { ServiceIdentity } from '../mesh/service-identity';
+
+/** Which traffic a waypoint handles (`istio.io/waypoint-for`). */
+export enum WaypointFor {
+  /** Traffic addressed to services (the default). */
+  SERVICE = 'service',
+  /** Traffic addressed to pods directly. */
+  WORKLOAD = 'workload',
+  /** Both. */
+  ALL = 'all',
+}
+
+/** Properties of a {@link Waypoint}. */
+export interface WaypointProps {
+  /**
+   * The waypoint's name (its Gateway and ServiceAccount).
+   * @default 'waypoint'
+   */
+  readonly name?: string;
+  /**
+   * The namespace it serves.
+   * @default - the chart's namespace
+   */
+  readonly namespace?: string;
+  /**
+   * Which traffic it handles.
+   * @default WaypointFor.SERVICE
+   */
+  readonly trafficFor?: WaypointFor;
+}
+
+/** The label that sends a namespace's, service's or pod's traffic through a waypoint. */
+export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
+
+const REGISTRY = Symbol.for('cdk8s-istio.Waypoint');
+
+/**
+ * An ambient-mode waypoint proxy: a Gateway API Gateway of class `istio-waypoint` that enforces L7 routing and
+ * policy for the services (or workloads) that use it. Without one, ambient mode enforces L4 only.
+ * @see https://istio.io/latest/docs/ambient/usage/waypoint/
+ */
+export class Waypoint extends Construct {
+  /**
+   * The namespace's waypoint named `name` in this app, created in `scope`'s chart on first use, so every construct
+   * of the namespace shares it.
+   */
+  public static forNamespace(scope: IConstruct, namespace: string, name: string = 'waypoint'): Waypoint {
+    const root = scope.node.root as any;
+    const registry: Map<string, Waypoint> = root[REGISTRY] ?? new Map();
+    if (!root[REGISTRY]) Object.defineProperty(root, REGISTRY, { value: registry, enumerable: false });
+    const key = `${namespace}/${name}`;
+    let waypoint = registry.get(key);
+    if (!waypoint) {
+      waypoint = new Waypoint(Chart.of(scope), `Waypoint-${namespace}-${name}`, { namespace, name });
+      registry.set(key, waypoint);
+    }
+    return waypoint;
+  }
+
+  /** The waypoint's Gateway. */
+  public readonly gateway: ApiObject;
+  /** The waypoint's name. */
+  public readonly name: string;
+  /** The namespace it serves. */
+  public readonly namespace: string;
+  /** Which traffic it handles. */
+  public readonly trafficFor: WaypointFor;
+
+  public constructor(scope: Construct, id: string, props: WaypointProps = {}) {
+    super(scope, id);
+    this.name = requireDnsLabel(this, 'name', props.name ?? 'waypoint');
+    this.namespace = requireDnsLabel(this, 'namespace', props.namespace ?? Chart.of(this).namespace ?? 'default');
+    this.trafficFor = props.trafficFor ?? WaypointFor.SERVICE;
+    this.gateway = new ApiObject(this, 'Resource', {
+      ...gatewayapi.Gateway.GVK,
+      metadata: { name: this.name, namespace: this.namespace, labels: { 'istio.io/waypoint-for': this.trafficFor } },
+      spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
+    });
+  }
+
+  /** The identity the waypoint's proxies run as: Istio creates a ServiceAccount named after the Gateway. */
+  public get identity(): ServiceIdentity {
+    return ServiceIdentity.fromName(this.namespace, this.name);
+  }
+
+  /**
+   * Sends the traffic of `target` (a Service, ServiceEntry, Namespace or, for workload waypoints, a pod template's
+   * owner) through this waypoint by labelling it `istio.io/use-waypoint`.
+   */
+  public use(target: ApiObject): void {
+    const existing = target.metadata.getLabel(USE_WAYPOINT_LABEL);
+    if (existing !== undefined && existing !== this.name) {
+      throw configError(this, 'target', target.node.path, `it already uses waypoint '${existing}'`);
+    }
+    target.metadata.addLabel(USE_WAYPOINT_LABEL, this.name);
+  }
+
+  /** The policy target reference of the waypoint, for AuthorizationPolicy `targetRefs`. */
+  public get targetRef(): { [key: string]: string } {
+    return { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: this.name };
+  }
+}
