@@ -13,3 +13,4 @@ export * from './traffic';
 export * from './ingress';
 export * from './observability';
 export * from './egress';
+export * from './ambient';
