@@ -1,5 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
+import { appRegistry } from '../_app-registry';
 import { configError } from '../_errors';
 import { requireDnsLabel } from '../_validate';
 import * as gatewayapi from '../imports/gateway-api';
@@ -37,8 +38,6 @@ export interface WaypointProps {
 /** The label that sends a namespace's, service's or pod's traffic through a waypoint. */
 export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
 
-const REGISTRY = Symbol.for('cdk8s-istio.Waypoint');
-
 /**
  * An ambient-mode waypoint proxy: a Gateway API Gateway of class `istio-waypoint` that enforces L7 routing and
  * policy for the services (or workloads) that use it. Without one, ambient mode enforces L4 only.
@@ -50,9 +49,7 @@ export class Waypoint extends Construct {
    * of the namespace shares it.
    */
   public static forNamespace(scope: IConstruct, namespace: string, name: string = 'waypoint'): Waypoint {
-    const root = scope.node.root as any;
-    const registry: Map<string, Waypoint> = root[REGISTRY] ?? new Map();
-    if (!root[REGISTRY]) Object.defineProperty(root, REGISTRY, { value: registry, enumerable: false });
+    const registry = appRegistry<Waypoint>(scope, 'Waypoint');
     const key = `${namespace}/${name}`;
     let waypoint = registry.get(key);
     if (!waypoint) {

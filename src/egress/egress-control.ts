@@ -1,6 +1,7 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Waypoint } from '../ambient/waypoint';
+import { appRegistry } from '../_app-registry';
 import { configError } from '../_errors';
 import { isDnsLabel, requireDnsLabel, requireUnique } from '../_validate';
 import { AllowedExternalService, AllowHostOptions } from './allowed-external-service';
@@ -60,7 +61,6 @@ export interface EgressControlProps {
   readonly waypoint?: string;
 }
 
-const REGISTRY = Symbol.for('cdk8s-istio.EgressControl');
 const DEFAULT_WAYPOINT = 'egress-waypoint';
 
 /**
@@ -127,9 +127,7 @@ export class EgressControl extends Construct {
     }
     if (props.waypoint !== undefined) requireDnsLabel(this, 'waypoint', props.waypoint);
 
-    const root = this.node.root as any;
-    const registry: Map<string, EgressControl> = root[REGISTRY] ?? new Map();
-    if (!root[REGISTRY]) Object.defineProperty(root, REGISTRY, { value: registry, enumerable: false });
+    const registry = appRegistry<EgressControl>(this, 'EgressControl');
     const other = registry.get(this.namespace);
     if (other) {
       throw configError(this, 'namespace', this.namespace, `${other.node.path} already controls its egress: define one EgressControl per namespace`);

@@ -1,5 +1,6 @@
 import { ApiObject, Chart, Duration, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
+import { appRegistry } from '../_app-registry';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
 import { requirePercent } from '../_validate';
@@ -122,8 +123,6 @@ interface SubsetEntry {
 
 type PolicyFields = Map<string, Contribution<unknown>>;
 
-const REGISTRY = Symbol.for('cdk8s-istio.HostRouting');
-
 /**
  * The routing of one host: its single VirtualService and DestinationRule (or, with the Gateway API, its HTTPRoute
  * per port and the DestinationRules of its per-version Services).
@@ -141,9 +140,7 @@ export class HostRouting extends Construct {
    * @param host the host
    */
   public static of(scope: IConstruct, host: Host): HostRouting {
-    const root = scope.node.root as any;
-    const registry: Map<string, HostRouting> = root[REGISTRY] ?? new Map();
-    if (!root[REGISTRY]) Object.defineProperty(root, REGISTRY, { value: registry, enumerable: false });
+    const registry = appRegistry<HostRouting>(scope, 'HostRouting');
     let routing = registry.get(host.name);
     if (!routing) {
       routing = new HostRouting(Chart.of(scope), `Routing-${host.name.replace(/[^a-zA-Z0-9-]/g, '-')}`, host);
