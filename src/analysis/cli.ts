@@ -1,0 +1,192 @@
+// `cdk8s-istio analyze`: the mesh analysis of manifests on disk, written by cdk8s or any other tool. Not part of the
+// jsii API: the bin dispatches to runAnalyzeCommand.
+import * as fs from 'fs';
+import * as path from 'path';
+import { loadAll } from 'js-yaml';
+import { AnalysisMeshConfig } from './analysis-mesh-config';
+import { AnalysisReport } from './analysis-report';
+import { AnalysisLevel, AnalysisSuppression } from './finding';
+import { MeshAnalyzer } from './mesh-analyzer';
+
+/** Where a command writes: standard output and standard error, replaceable in tests. */
+export interface CommandStreams {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+const STDIO: CommandStreams = {
+  out: text => process.stdout.write(text),
+  err: text => process.stderr.write(text),
+};
+
+export const ANALYZE_USAGE = `Usage: cdk8s-istio analyze [options] FILE...
+
+Analyzes Istio and Kubernetes manifests offline, like istioctl analyze, without a cluster.
+  --mesh-config FILE        the mesh config: a MeshConfig or the istio ConfigMap (default: Istio's defaults)
+  -o, --output FORMAT       text (default) or json: an array of {code, name, level, resource, message}
+  --fail-level LEVEL        Error (default), Warning or Info: exit 1 when a finding is at least this serious
+  --output-threshold LEVEL  the least serious level printed in text output (default Info)
+  --suppress CODE=RESOURCE  leave out a code (IST0102 or its name) on resources matching a glob over
+                            "Kind namespace/name", e.g. --suppress "IST0102=Namespace *"; repeatable
+  --complete                the files are everything the cluster holds (istioctl's assumption): report
+                            references to kinds the files lack instead of skipping those checks
+  --default-namespace NS    the namespace of objects that set none (default "default")
+  --analyzer NAME           run only this analyzer; repeatable (see --list-analyzers)
+  --list-analyzers          list the analyzers and exit
+  -h, --help                show this help
+
+FILE may be a YAML or JSON file, a directory (its .yaml, .yml and .json files, recursively) or - for standard input.
+Exit status: 0 when no finding reaches the fail level, 1 when one does, 2 for usage or input errors.
+`;
+
+class UsageError extends Error {}
+
+const VALUED = ['--mesh-config', '--output', '--fail-level', '--output-threshold', '--suppress', '--default-namespace', '--analyzer'];
+const REPEATABLE = ['--suppress', '--analyzer'];
+const SWITCHES = ['--complete', '--list-analyzers'];
+
+interface Parsed {
+  readonly files: string[];
+  readonly values: Map<string, string[]>;
+  readonly switches: Set<string>;
+  readonly help: boolean;
+}
+
+function parse(args: string[]): Parsed {
+  const files: string[] = [];
+  const values = new Map<string, string[]>();
+  const switches = new Set<string>();
+  let help = false;
+  for (let i = 0; i < args.length; i++) {
+    const raw = args[i];
+    if (raw === '-h' || raw === '--help') {
+      help = true;
+      continue;
+    }
+    if (raw === '-' || !raw.startsWith('-')) {
+      files.push(raw);
+      continue;
+    }
+    const eq = raw.indexOf('=');
+    const name = raw === '-o' ? '--output' : eq > 0 ? raw.slice(0, eq) : raw;
+    if (SWITCHES.includes(name)) {
+      switches.add(name);
+      continue;
+    }
+    if (!VALUED.includes(name)) throw new UsageError(`unknown option ${name}`);
+    const value = eq > 0 && raw !== '-o' ? raw.slice(eq + 1) : args[++i];
+    if (value === undefined) throw new UsageError(`${name} needs a value`);
+    if (values.has(name) && !REPEATABLE.includes(name)) throw new UsageError(`${name} given twice`);
+    values.set(name, [...(values.get(name) ?? []), value]);
+  }
+  return { files, values, switches, help };
+}
+
+function level(option: string, value: string | undefined, fallback: AnalysisLevel): AnalysisLevel {
+  if (value === undefined) return fallback;
+  const found = Object.values(AnalysisLevel).find(l => l.toLowerCase() === value.toLowerCase());
+  if (!found) throw new UsageError(`${option} got '${value}': use Error, Warning or Info`);
+  return found;
+}
+
+function suppression(value: string): AnalysisSuppression {
+  const eq = value.indexOf('=');
+  if (eq === 0) throw new UsageError(`--suppress got '${value}': give CODE=RESOURCE, e.g. "IST0102=Namespace frod"`);
+  return eq < 0 ? { code: value } : { code: value.slice(0, eq), resource: value.slice(eq + 1) };
+}
+
+function manifestFiles(target: string): string[] {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(target);
+  } catch {
+    throw new UsageError(`${target}: no such file or directory`);
+  }
+  if (!stat.isDirectory()) return [target];
+  return fs.readdirSync(target).sort().flatMap(name => {
+    const full = path.join(target, name);
+    if (fs.statSync(full).isDirectory()) return manifestFiles(full);
+    return /\.(ya?ml|json)$/.test(name) ? [full] : [];
+  });
+}
+
+function readManifests(files: string[], stdin: () => string): any[] {
+  const out: any[] = [];
+  for (const target of files) {
+    for (const file of target === '-' ? ['-'] : manifestFiles(target)) {
+      const text = file === '-' ? stdin() : fs.readFileSync(file, 'utf8');
+      try {
+        out.push(...(loadAll(text) as any[]).filter(d => d !== null && d !== undefined));
+      } catch (e) {
+        throw new UsageError(`${file === '-' ? 'standard input' : file}: not valid YAML or JSON (${(e as Error).message.split('\n')[0]})`);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs `cdk8s-istio analyze` with its arguments (after the subcommand) and returns the exit status.
+ * @param args the arguments
+ * @param streams where to write
+ * @param stdin reads standard input, for the file `-`
+ */
+export function runAnalyzeCommand(args: string[], streams: CommandStreams = STDIO, stdin: () => string = () => fs.readFileSync(0, 'utf8')): number {
+  try {
+    const parsed = parse(args);
+    if (parsed.help) {
+      streams.out(ANALYZE_USAGE);
+      return 0;
+    }
+    if (parsed.switches.has('--list-analyzers')) {
+      streams.out(MeshAnalyzer.analyzerNames().join('\n') + '\n');
+      return 0;
+    }
+    if (parsed.files.length === 0) throw new UsageError('give at least one FILE, directory or - for standard input');
+    const one = (name: string) => parsed.values.get(name)?.[0];
+    const output = one('--output') ?? 'text';
+    if (output !== 'text' && output !== 'json') throw new UsageError(`--output got '${output}': use text or json`);
+    const failLevel = level('--fail-level', one('--fail-level'), AnalysisLevel.ERROR);
+    const threshold = level('--output-threshold', one('--output-threshold'), AnalysisLevel.INFO);
+    const meshConfigFile = one('--mesh-config');
+    let meshConfig: AnalysisMeshConfig | undefined;
+    if (meshConfigFile) {
+      if (!fs.existsSync(meshConfigFile)) throw new UsageError(`--mesh-config ${meshConfigFile}: no such file`);
+      try {
+        meshConfig = AnalysisMeshConfig.fromYaml(fs.readFileSync(meshConfigFile, 'utf8'));
+      } catch (e) {
+        throw new UsageError(`--mesh-config ${meshConfigFile}: ${(e as Error).message}`);
+      }
+    }
+    const manifests = readManifests(parsed.files, stdin);
+    let report: AnalysisReport;
+    try {
+      report = MeshAnalyzer.analyze(manifests, {
+        meshConfig,
+        defaultNamespace: one('--default-namespace'),
+        suppressions: (parsed.values.get('--suppress') ?? []).map(suppression),
+        inputsAreComplete: parsed.switches.has('--complete'),
+        analyzers: parsed.values.get('--analyzer'),
+      });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+
+    if (output === 'json') {
+      streams.out(JSON.stringify(report.toJson(), undefined, 2) + '\n');
+    } else {
+      const shown = report.findingsAtOrAbove(threshold);
+      streams.out(shown.length ? shown.map(f => AnalysisReport.formatFinding(f)).join('\n') + '\n' : 'No validation issues found.\n');
+    }
+    for (const a of report.incompleteAnalyzers()) streams.err(`${a.name} ${a.status}: ${a.reason}\n`);
+    const failing = report.findingsAtOrAbove(failLevel).length;
+    if (failing > 0) streams.err(`${failing} finding${failing > 1 ? 's' : ''} at or above ${failLevel}\n`);
+    return failing > 0 ? 1 : 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      streams.err(`cdk8s-istio analyze: ${e.message}\nRun cdk8s-istio analyze --help for usage.\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,5 @@
+export * from './finding';
+export * from './analysis-mesh-config';
+export * from './analysis-report';
+export * from './mesh-analyzer';
+export * from './mesh-analysis';
