@@ -1,9 +1,11 @@
 // A shop frontend exposed through the ingress gateway, calling a backend whose v2 takes 10% of traffic.
 import { App, Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
-import { CanaryService, IngressTls, Mesh, RequestMatch, ResiliencePreset, ResilientUpstream, RetryPolicy, StringMatch } from 'cdk8s-istio';
+import { CanaryService, IngressTls, Mesh, RequestMatch, ResiliencePreset, ResilientUpstream, RetryPolicy, StringMatch, MeshAnalysis } from 'cdk8s-istio';
 
 const app = new App();
+// Offline istioctl-grade analysis at synth: a broken reference fails `cdk8s synth` with the finding.
+new MeshAnalysis(app, 'MeshAnalysis');
 new Mesh(app, 'Mesh');
 const chart = new Chart(app, 'shop', { namespace: 'shop', disableResourceNameHashes: true });
 

@@ -2,10 +2,12 @@
 import { App, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import {
-  EgressControl, EgressRoute, Mesh, ServiceEntryResolution, ServiceIdentity, ServicePort,
+  EgressControl, EgressRoute, Mesh, MeshAnalysis, ServiceEntryResolution, ServiceIdentity, ServicePort,
 } from 'cdk8s-istio';
 
 const app = new App();
+// Offline istioctl-grade analysis at synth: a broken reference fails `cdk8s synth` with the finding.
+new MeshAnalysis(app, 'MeshAnalysis');
 new Mesh(app, 'Mesh');
 const chart = new Chart(app, 'payments', { namespace: 'payments', disableResourceNameHashes: true });
 

@@ -2,9 +2,11 @@
 // one Service per version, and the same intent as examples/canary.
 import { App, Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
-import { CanaryService, IngressTls, Mesh, RequestMatch, ResiliencePreset, ResilientUpstream, RetryPolicy, StringMatch, TrafficApi } from 'cdk8s-istio';
+import { CanaryService, IngressTls, Mesh, RequestMatch, ResiliencePreset, ResilientUpstream, RetryPolicy, StringMatch, TrafficApi, MeshAnalysis } from 'cdk8s-istio';
 
 const app = new App();
+// Offline istioctl-grade analysis at synth: a broken reference fails `cdk8s synth` with the finding.
+new MeshAnalysis(app, 'MeshAnalysis');
 new Mesh(app, 'Mesh', { trafficApi: TrafficApi.GATEWAY_API });
 const chart = new Chart(app, 'shop', { namespace: 'shop', disableResourceNameHashes: true });
 
