@@ -19,6 +19,8 @@ function median(xs: number[]): number {
 function measure(variant: string, size: number, runs: number): Sample[] {
   const samples: Sample[] = [];
   for (let r = -1; r < runs; r++) {
+    // Collect the previous run's garbage so the peak RSS is one synthesis's, not the sum of several.
+    (global as any).gc?.();
     let ms: number;
     let objects: number;
     if (variant === 'patterns') {
@@ -41,7 +43,7 @@ function measure(variant: string, size: number, runs: number): Sample[] {
 }
 
 function child(variant: string, size: number): Sample[] {
-  const out = execFileSync(process.execPath, [...process.execArgv, __filename, '--child', variant, String(size)], {
+  const out = execFileSync(process.execPath, ['--expose-gc', ...process.execArgv, __filename, '--child', variant, String(size)], {
     encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: process.env,
   });
   return JSON.parse(out.trim().split('\n').pop()!);

@@ -14,3 +14,6 @@ export * from './ingress';
 export * from './observability';
 export * from './egress';
 export * from './ambient';
+export * from './analysis';
+export * from './security';
+export * from './delivery';

@@ -7,6 +7,7 @@ import { HostRouting, RouteDestination, RoutePriority } from './host-routing';
 import { LoadBalancer } from './load-balancer';
 import { RequestMatch } from './request-match';
 import { RetryPolicy } from './retry-policy';
+import type { ReleasePhases } from '../delivery/release-phases';
 import { IngressGateway, IngressTls } from '../ingress/ingress-gateway';
 import { Host } from '../mesh/host';
 import { Waypoint } from '../ambient/waypoint';
@@ -144,6 +145,13 @@ export interface CanaryServiceProps {
    */
   readonly weights?: { [version: string]: number };
   /**
+   * Release phases (for example 5 → 25 → 50 → 100), of which the pipeline selects one at synth: the selected
+   * phase sets the weights, and its matches and mirroring; every phase synthesizes static manifests.
+   * Mutually exclusive with `weights`.
+   * @default - no phases: `weights` applies
+   */
+  readonly phases?: ReleasePhases;
+  /**
    * Requests sent to a given version ahead of the weighted split (header, cookie, query, path, method matches).
    * @default - none
    */
@@ -235,6 +243,8 @@ export class CanaryService extends Construct {
 
   public constructor(scope: Construct, id: string, props: CanaryServiceProps) {
     super(scope, id);
+    // The selected release phase becomes plain weights, matches and mirroring.
+    if (props.phases) props = props.phases._applyTo(this, props);
     this.name = requireDnsLabel(this, 'name', props.name ?? id.toLowerCase());
     const ports = props.ports ?? [ServicePort.http(8080)];
     const versions = props.versions ?? [];

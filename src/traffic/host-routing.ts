@@ -177,6 +177,7 @@ export class HostRouting extends Construct {
   private readonly extraHosts = new Set<string>();
   private requestPolicy?: Contribution<RequestPolicy>;
   private ports?: Contribution<ServicePort[]>;
+  private controller?: Contribution<string>;
 
   private constructor(scope: Construct, id: string, host: Host) {
     super(scope, id);
@@ -211,6 +212,7 @@ export class HostRouting extends Construct {
    */
   public useTrafficApi(owner: IConstruct, api: TrafficApi): void {
     this.revision++;
+    this.checkClaim(owner, 'trafficApi');
     if (this.trafficApi && this.trafficApi.value !== api) {
       throw configError(owner, 'trafficApi', api, `${this.trafficApi.owner.node.path} renders ${this.host.name} with ${this.trafficApi.value}: use one traffic API per host`);
     }
@@ -218,6 +220,33 @@ export class HostRouting extends Construct {
       throw configError(owner, 'trafficApi', api, `${this.host.name} is already configured with ${this.api}: choose the traffic API before adding routes or policies`);
     }
     this.trafficApi = { value: api, owner };
+  }
+
+  /**
+   * Hands the host's routing to a progressive-delivery controller (Flagger, Argo Rollouts), which rewrites it at run
+   * time. From then on only `owner` may configure the host: a construct that configured it before, or tries to
+   * after, fails naming both, since the controller would overwrite (or fight over) what it set.
+   * @param owner the adapter construct that emits what the controller expects
+   * @param controller the controller's name, for error messages
+   */
+  public claimForController(owner: IConstruct, controller: string): void {
+    this.revision++;
+    if (this.controller && this.controller.owner !== owner) {
+      throw configError(owner, 'host', this.host.name, `${this.controller.owner.node.path} already hands this host to ${this.controller.value}: one controller per host`);
+    }
+    const contributions = [this.trafficApi, this.ports, this.requestPolicy, ...this.routes, ...this.subsets.values(), ...this.policy.values(),
+      ...[...this.subsetPolicies.values()].flatMap(fields => [...fields.values()])];
+    const other = contributions.find(c => c !== undefined && c.owner !== owner);
+    if (other) {
+      throw configError(owner, 'host', this.host.name,
+        `${other.owner.node.path} already configures the routing of this host, which ${controller} owns: remove that configuration, or give its settings to ${owner.node.path}`);
+    }
+    this.controller = { value: controller, owner };
+  }
+
+  /** The progressive-delivery controller the host is handed to, if any. */
+  public get claimedBy(): string | undefined {
+    return this.controller?.value;
   }
 
   /**
@@ -264,6 +293,7 @@ export class HostRouting extends Construct {
    */
   public setPorts(owner: IConstruct, ports: ServicePort[]): void {
     this.revision++;
+    this.checkClaim(owner, 'ports');
     if (this.ports && this.ports.owner !== owner) {
       throw configError(owner, 'ports', ports.map(p => p.port), `${this.ports.owner.node.path} already declared the ports of ${this.host.name}`);
     }
@@ -274,6 +304,7 @@ export class HostRouting extends Construct {
   /** Adds a subset (a version) selected by `labels`, with its own traffic policy if given. */
   public addSubset(owner: IConstruct, name: string, labels: { [key: string]: string }, policy: TrafficPolicy = {}): void {
     this.revision++;
+    this.checkClaim(owner, 'subset');
     const existing = this.subsets.get(name);
     if (existing) {
       throw configError(owner, 'subset', name, `${existing.owner.node.path} already defines subset '${name}' of ${this.host.name}; use another version name`);
@@ -293,6 +324,7 @@ export class HostRouting extends Construct {
    */
   public addTrafficPolicy(owner: IConstruct, policy: TrafficPolicy, subset?: string): void {
     this.revision++;
+    this.checkClaim(owner, 'trafficPolicy');
     let target = this.policy;
     if (subset !== undefined) {
       target = this.subsetPolicies.get(subset) ?? new Map();
@@ -313,6 +345,7 @@ export class HostRouting extends Construct {
   /** Sets the timeout and retries of every route that does not set its own. */
   public setRequestPolicy(owner: IConstruct, policy: RequestPolicy): void {
     this.revision++;
+    this.checkClaim(owner, 'requestPolicy');
     if (this.requestPolicy && this.requestPolicy.owner !== owner) {
       throw configError(owner, 'requestPolicy', this.host.name, `${this.requestPolicy.owner.node.path} already sets the request policy of this host`);
     }
@@ -325,6 +358,7 @@ export class HostRouting extends Construct {
   /** Adds a route; routes are ordered by priority, then in the order added. */
   public addRoute(owner: IConstruct, route: HttpRoute, priority: RoutePriority): void {
     this.revision++;
+    this.checkClaim(owner, 'route');
     if (this.routes.some(r => r.route.name === route.name)) {
       throw configError(owner, 'route', route.name, `${this.host.name} already has a route with this name`);
     }
@@ -371,6 +405,7 @@ export class HostRouting extends Construct {
    */
   public addFault(owner: IConstruct, name: string, rule: FaultRule): void {
     this.revision++;
+    this.checkClaim(owner, 'fault');
     const matches = rule.matches ?? [];
     if (this.routes.some(r => r.route.name === name)) throw configError(owner, 'fault', name, `${this.host.name} already has a route with this name`);
     this.routes.push({ route: { name, matches, destinations: [] }, priority: RoutePriority.FAULT, owner, fault: rule.fault });
@@ -392,6 +427,15 @@ export class HostRouting extends Construct {
     this.gateways.set(gateway, [...new Set([...(this.gateways.get(gateway) ?? []), ...sections])]);
     for (const h of hosts) this.extraHosts.add(h);
     this.ensureVirtualService();
+  }
+
+  /** Refuses a contribution from any construct but the adapter the host is handed to. */
+  private checkClaim(owner: IConstruct, prop: string): void {
+    if (this.controller && this.controller.owner !== owner) {
+      const adapter = this.controller.owner.node.path;
+      throw configError(owner, 'host', this.host.name,
+        `${adapter} hands this host to ${this.controller.value}, which rewrites its routing, so the ${prop} set here would be lost: configure it on ${adapter}, or drop that adapter`);
+    }
   }
 
   private ensureVirtualService(): void {

@@ -1,0 +1,5 @@
+export * from './release-phases';
+export * from './argo-cd-sync-waves';
+export * from './flagger-metric-template';
+export * from './flagger-canary';
+export * from './argo-rollout';

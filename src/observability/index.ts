@@ -1,0 +1,3 @@
+export * from './telemetry';
+export * from './mesh-diagram';
+export * from './traffic-plan';

@@ -1,0 +1,108 @@
+// Kubernetes NetworkPolicy rules for the ZeroTrustNamespace: peers are described absolutely (namespace and pod
+// labels) and rendered relative to the namespace of the policy that holds them.
+import { ApiObject, Lazy } from 'cdk8s';
+import { Construct } from 'constructs';
+
+/** @internal */
+export type Labels = { [key: string]: string };
+
+/**
+ * @internal Who is on the other side of a rule: anywhere (no peer restriction), an IP block, or pods (any pod when
+ * `podLabels` is unset) of a namespace (any namespace when `namespace` is unset).
+ */
+export interface NetPeer {
+  readonly anywhere?: boolean;
+  readonly cidr?: string;
+  readonly namespace?: string;
+  readonly podLabels?: () => Labels;
+}
+
+/** @internal */
+export interface NetPort {
+  readonly port: number;
+  readonly protocol: string;
+}
+
+/** @internal A NetworkPolicy rule: traffic with any of the peers (none: anywhere), on any of the ports (none: all). */
+export interface NetRule {
+  readonly peers: NetPeer[];
+  readonly ports?: NetPort[];
+}
+
+/** @internal The label Kubernetes puts on every namespace (1.22+), naming it. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/** @internal The label Istio puts on the pods of a gateway or waypoint it deploys from a Gateway. */
+export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
+
+/** @internal */
+export const tcp = (...ports: number[]): NetPort[] => ports.map(port => ({ port, protocol: 'TCP' }));
+
+function renderPeer(peer: NetPeer, ownNamespace: string): any {
+  if (peer.cidr) return { ipBlock: { cidr: peer.cidr.includes('/') ? peer.cidr : `${peer.cidr}/${peer.cidr.includes(':') ? 128 : 32}` } };
+  const pods = peer.podLabels ? { podSelector: { matchLabels: peer.podLabels() } } : undefined;
+  if (peer.namespace === ownNamespace) return pods ?? { podSelector: {} };
+  const namespaces = peer.namespace === undefined
+    ? { namespaceSelector: {} }
+    : { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: peer.namespace } } };
+  return { ...namespaces, ...(pods ?? {}) };
+}
+
+/** @internal Rules as a NetworkPolicy lists them (`from` for ingress, `to` for egress), without duplicates. */
+export function renderNetRules(rules: NetRule[], ownNamespace: string, key: 'from' | 'to'): any[] {
+  const out: any[] = [];
+  const seen = new Set<string>();
+  for (const rule of rules) {
+    const anywhere = rule.peers.length === 0 || rule.peers.some(p => p.anywhere);
+    const peers: any[] = [];
+    if (!anywhere) {
+      const peerKeys = new Set<string>();
+      for (const p of rule.peers) {
+        const rendered = renderPeer(p, ownNamespace);
+        const k = JSON.stringify(rendered);
+        if (!peerKeys.has(k)) peers.push(rendered);
+        peerKeys.add(k);
+      }
+    }
+    const ports = rule.ports?.length
+      ? [...new Map(rule.ports.map(p => [`${p.protocol}/${p.port}`, { protocol: p.protocol, port: p.port }])).values()]
+      : undefined;
+    const rendered = { ...(peers.length ? { [key]: peers } : {}), ...(ports ? { ports } : {}) };
+    const k = JSON.stringify(rendered);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(rendered);
+  }
+  return out;
+}
+
+/** @internal Props of a NetworkPolicy object. */
+export interface NetworkPolicyObjectProps {
+  readonly name: string;
+  readonly namespace: string;
+  /** The pods it applies to; none: every pod of the namespace. */
+  readonly podLabels?: () => Labels;
+  readonly ingress: () => NetRule[];
+  readonly egress: () => NetRule[];
+}
+
+/** @internal A NetworkPolicy (`networking.k8s.io/v1`) that restricts both directions of its pods. */
+export function networkPolicyObject(scope: Construct, id: string, props: NetworkPolicyObjectProps): ApiObject {
+  return new ApiObject(scope, id, {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: props.name, namespace: props.namespace },
+    spec: Lazy.any({
+      produce: () => {
+        const ingress = renderNetRules(props.ingress(), props.namespace, 'from');
+        const egress = renderNetRules(props.egress(), props.namespace, 'to');
+        return {
+          podSelector: props.podLabels ? { matchLabels: props.podLabels() } : {},
+          policyTypes: ['Ingress', 'Egress'],
+          ...(ingress.length ? { ingress } : {}),
+          ...(egress.length ? { egress } : {}),
+        };
+      },
+    }),
+  });
+}

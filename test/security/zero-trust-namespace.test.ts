@@ -1,0 +1,675 @@
+import { ApiObject, Testing } from 'cdk8s';
+import { RESOURCES, ambientShop, byKind, chart, deployment, one, securityObjects, shop, synth } from './fixtures';
+import {
+  AuthorizationEvaluator, CanaryService, Caller, Condition, DataplaneMode, EgressControl, Host, MigrationPhase, MtlsMode,
+  ResilientUpstream, ServiceIdentity, Source, Waypoint, WorkloadSelector, ZeroTrustNamespace,
+} from '../../src';
+
+const BACKEND = { 'cdk8s.io/metadata.addr': 'shop-backend-c8459dcf' };
+const FRONTEND = { 'cdk8s.io/metadata.addr': 'shop-frontend-c817fe5a' };
+const INGRESS_PRINCIPAL = 'cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account';
+
+describe('ZeroTrustNamespace: sidecar mode', () => {
+  test('namespace, STRICT mTLS, deny-all, NetworkPolicies, Sidecar and the declared calls', () => {
+    // GIVEN
+    const { chart: c, frontend, backend } = shop();
+    // WHEN
+    backend.allowFrom(frontend, { methods: ['GET'], paths: ['/api/*'] });
+    frontend.allowFrom(Source.ingressGateway(), { paths: ['/', '/static/*'] });
+    // THEN
+    const m = synth(c);
+    expect(securityObjects(m)).toMatchSnapshot();
+    expect(m[0]).toEqual({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'istio-injection': 'enabled' } } });
+    expect(one(m, 'PeerAuthentication', 'default').spec).toEqual({ mtls: { mode: 'STRICT' } });
+    expect(one(m, 'AuthorizationPolicy', 'deny-all').spec).toEqual({});
+    expect(one(m, 'AuthorizationPolicy', 'backend-allow-frontend').spec).toEqual({
+      selector: { matchLabels: BACKEND },
+      action: 'ALLOW',
+      rules: [{
+        from: [{ source: { principals: ['cluster.local/ns/shop/sa/frontend'] } }],
+        to: [{ operation: { methods: ['GET'], paths: ['/api/*'] } }],
+      }],
+    });
+    expect(one(m, 'AuthorizationPolicy', 'frontend-allow-ingress-gateway').spec.rules).toEqual([{
+      from: [{ source: { principals: [INGRESS_PRINCIPAL] } }],
+      to: [{ operation: { paths: ['/', '/static/*'] } }],
+    }]);
+    expect(one(m, 'Sidecar', 'default').spec).toEqual({ egress: [{ hosts: ['./*', 'istio-system/*'] }] });
+  });
+
+  test('the Namespace comes before everything that lives in it, wherever the construct is defined', () => {
+    // GIVEN a Deployment defined before the ZeroTrustNamespace
+    const c = chart();
+    deployment(c, 'early');
+    new ZeroTrustNamespace(c, 'ZeroTrust');
+    // THEN
+    const m = synth(c);
+    expect(m[0].kind).toBe('Namespace');
+    expect(m[0].metadata.namespace).toBeUndefined();
+  });
+
+  test('NetworkPolicy: default deny, what the mesh needs, and both sides of each declared call', () => {
+    const { chart: c, frontend, backend } = shop();
+    backend.allowFrom(frontend, { methods: ['GET'], ports: [8080] });
+    frontend.allowFrom(Source.ingressGateway(), { paths: ['/'] });
+    const m = synth(c);
+    expect(one(m, 'NetworkPolicy', 'default-deny').spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    expect(one(m, 'NetworkPolicy', 'allow-mesh').spec.egress).toEqual([
+      { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } }], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+      { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } }, podSelector: { matchLabels: { app: 'istiod' } } }], ports: [{ protocol: 'TCP', port: 15012 }] },
+    ]);
+    // The backend admits the frontend's pods on the rule's port; the frontend may reach the backend's pods there.
+    expect(one(m, 'NetworkPolicy', 'backend-allow').spec).toEqual({
+      podSelector: { matchLabels: BACKEND },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: FRONTEND } }], ports: [{ protocol: 'TCP', port: 8080 }, { protocol: 'TCP', port: 15008 }] }],
+    });
+    expect(one(m, 'NetworkPolicy', 'frontend-allow').spec).toEqual({
+      podSelector: { matchLabels: FRONTEND },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } }, podSelector: { matchLabels: { istio: 'ingressgateway' } } }] }],
+      egress: [{ to: [{ podSelector: { matchLabels: BACKEND } }], ports: [{ protocol: 'TCP', port: 8080 }, { protocol: 'TCP', port: 15008 }] }],
+    });
+  });
+
+  test('calls across ZeroTrustNamespaces: the caller\'s egress and Sidecar host are created too', () => {
+    // GIVEN two zero-trust namespaces in one app
+    const { chart: c, backend } = shop();
+    const web = chart({}, 'web', c.node.scope as any);
+    const webZt = new ZeroTrustNamespace(web, 'ZeroTrust');
+    const storefront = webZt.addWorkload(deployment(web, 'storefront'));
+    // WHEN
+    backend.allowFrom(storefront, { methods: ['GET'] });
+    backend.allowFrom(Source.namespace('web'), { paths: ['/health'] });
+    // THEN the backend admits the storefront's pods in web, and web may reach the backend
+    const shopManifests = synth(c);
+    expect(one(shopManifests, 'AuthorizationPolicy', 'backend-allow-web-storefront').spec.rules[0].from)
+      .toEqual([{ source: { principals: ['cluster.local/ns/web/sa/storefront'] } }]);
+    const storefrontPods = storefront.selector.labels;
+    expect(one(shopManifests, 'NetworkPolicy', 'backend-allow').spec.ingress).toEqual([
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'web' } }, podSelector: { matchLabels: storefrontPods } }] },
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'web' } } }] },
+    ]);
+    const webManifests = synth(web);
+    const toBackend = { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } }, podSelector: { matchLabels: BACKEND } }] };
+    expect(one(webManifests, 'NetworkPolicy', 'storefront-allow').spec.egress).toEqual([toBackend]);
+    expect(one(webManifests, 'NetworkPolicy', 'allow-mesh').spec.egress).toContainEqual(toBackend);
+    expect(one(webManifests, 'Sidecar', 'default').spec.egress[0].hosts).toEqual(['./*', 'istio-system/*', 'shop/*']);
+  });
+
+  test('allowEgress opens namespaces and addresses the NetworkPolicy would drop, and adds them to the Sidecar', () => {
+    const { chart: c, zt } = shop();
+    zt.allowEgress({ namespaces: ['payments'], ports: [8443] });
+    zt.allowEgress({ ipBlocks: ['203.0.113.0/24', '198.51.100.7'] });
+    const m = synth(c);
+    expect(one(m, 'NetworkPolicy', 'allow-mesh').spec.egress.slice(2)).toEqual([
+      { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'payments' } } }], ports: [{ protocol: 'TCP', port: 8443 }] },
+      { to: [{ ipBlock: { cidr: '203.0.113.0/24' } }, { ipBlock: { cidr: '198.51.100.7/32' } }] },
+    ]);
+    expect(one(m, 'Sidecar', 'default').spec.egress[0].hosts).toEqual(['./*', 'istio-system/*', 'payments/*']);
+  });
+
+  test('metrics scrapers are admitted to the proxies\' metrics ports', () => {
+    const { chart: c } = shop({}, { metricsScraperNamespaces: ['monitoring'] });
+    expect(one(synth(c), 'NetworkPolicy', 'allow-mesh').spec.ingress).toEqual([{
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+      ports: [{ protocol: 'TCP', port: 15020 }, { protocol: 'TCP', port: 15090 }],
+    }]);
+  });
+
+  test('defence in depth can be switched off, by name', () => {
+    const { chart: c } = shop({}, { networkPolicy: false, limitSidecarEgress: false });
+    const m = synth(c);
+    expect(byKind(m, 'NetworkPolicy')).toEqual([]);
+    expect(byKind(m, 'Sidecar')).toEqual([]);
+  });
+
+  test('the generated children are exposed', () => {
+    const { zt, backend, frontend } = shop();
+    const policy = backend.allowFrom(frontend);
+    expect(zt.namespace.kind).toBe('Namespace');
+    expect(zt.namespaceName).toBe('shop');
+    expect(zt.peerAuthentication.mode).toBe(MtlsMode.STRICT);
+    expect(zt.denyAll.name).toBe('deny-all');
+    expect(zt.networkPolicy?.name).toBe('default-deny');
+    expect(zt.meshNetworkPolicy?.name).toBe('allow-mesh');
+    expect(zt.sidecar?.name).toBe('default');
+    expect(zt.waypoint).toBeUndefined();
+    expect(zt.usesWaypoint).toBe(false);
+    expect(zt.workloads).toEqual([frontend, backend]);
+    expect(policy.name).toBe('backend-allow-frontend');
+    expect(policy.dryRun).toBe(false);
+    expect(backend.networkPolicy?.name).toBe('backend-allow');
+    expect(backend.identity?.serviceAccountName).toBe('backend');
+    expect(ApiObject.of(policy).kind).toBe('AuthorizationPolicy');
+  });
+
+  test('several sources, operations and conditions in one rule keep their AND/OR structure', () => {
+    const { chart: c, frontend, backend } = shop();
+    backend.allow({
+      from: [frontend, Source.namespace('reporting', { requestPrincipals: ['https://auth.example.com/*'] })],
+      to: [{ methods: ['GET'], paths: ['/api/*'] }, { methods: ['POST'], paths: ['/api/orders'] }],
+      when: [Condition.requestHeader('x-tenant', { values: ['acme'] })],
+    }, { name: 'backend-readers' });
+    backend.requireJwt({ issuer: 'https://auth.example.com' });
+    const spec = one(synth(c), 'AuthorizationPolicy', 'backend-readers').spec;
+    expect(spec.rules).toEqual([{
+      // OR: two sources; AND: the namespace and the JWT principal of the second
+      from: [
+        { source: { principals: ['cluster.local/ns/shop/sa/frontend'] } },
+        { source: { namespaces: ['reporting'], requestPrincipals: ['https://auth.example.com/*'] } },
+      ],
+      to: [
+        { operation: { methods: ['GET'], paths: ['/api/*'] } },
+        { operation: { methods: ['POST'], paths: ['/api/orders'] } },
+      ],
+      when: [{ key: 'request.headers[x-tenant]', values: ['acme'] }],
+    }]);
+  });
+
+  test('DENY rules, and names kept unique', () => {
+    const { chart: c, frontend, backend } = shop();
+    backend.denyFrom(Source.namespace('sandbox'));
+    backend.denyFrom(frontend, { methods: ['DELETE'] });
+    backend.deny({ to: [{ paths: ['/admin/*'] }] });
+    backend.allowFrom(frontend, { methods: ['GET'] });
+    backend.allowFrom(frontend, { methods: ['HEAD'] });
+    const m = synth(c);
+    expect(byKind(m, 'AuthorizationPolicy').map(p => p.metadata.name)).toEqual([
+      'deny-all', 'backend-deny-ns-sandbox', 'backend-deny-frontend', 'backend-deny', 'backend-allow-frontend', 'backend-allow-frontend-2',
+    ]);
+    expect(one(m, 'AuthorizationPolicy', 'backend-deny').spec).toEqual({
+      selector: { matchLabels: BACKEND }, action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin/*'] } }] }],
+    });
+    // A DENY opens nothing in the NetworkPolicy.
+    expect(one(m, 'NetworkPolicy', 'backend-allow').spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: FRONTEND } }] }]);
+  });
+
+  test('addWorkloadSelector for pods defined elsewhere', () => {
+    const c = chart();
+    const zt = new ZeroTrustNamespace(c, 'ZeroTrust');
+    const legacy = zt.addWorkloadSelector(WorkloadSelector.fromLabels(c, 'shop', { app: 'legacy' }, 'legacy'), { name: 'legacy' });
+    legacy.allowFrom(Source.identity(ServiceIdentity.fromName('shop', 'batch')), { ports: [5432] });
+    const m = synth(c);
+    expect(one(m, 'AuthorizationPolicy', 'legacy-allow-batch').spec).toEqual({
+      selector: { matchLabels: { app: 'legacy' } },
+      action: 'ALLOW',
+      rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/batch'] } }], to: [{ operation: { ports: ['5432'] } }] }],
+    });
+    expect(legacy.identity?.serviceAccountName).toBe('legacy');
+  });
+
+  test('the Mesh\'s trust domain and root namespace flow through', () => {
+    const { chart: c, frontend, backend } = shop({ trustDomain: 'prod.example.com', rootNamespace: 'mesh-root' });
+    backend.allowFrom(frontend);
+    const m = synth(c);
+    expect(one(m, 'AuthorizationPolicy', 'backend-allow-frontend').spec.rules[0].from[0].source.principals).toEqual(['prod.example.com/ns/shop/sa/frontend']);
+    expect(one(m, 'Sidecar', 'default').spec.egress[0].hosts).toEqual(['./*', 'mesh-root/*']);
+  });
+
+  test('the namespace prop', () => {
+    const c = chart();
+    new ZeroTrustNamespace(c, 'ZeroTrust', { namespace: 'payments' });
+    const m = synth(c);
+    expect(m[0].metadata).toEqual({ name: 'payments', labels: { 'istio-injection': 'enabled' } });
+    expect(m.slice(1).every(o => o.metadata.namespace === 'payments')).toBe(true);
+  });
+});
+
+describe('ZeroTrustNamespace: revisioned control plane', () => {
+  test('istio.io/rev instead of istio-injection, never both', () => {
+    const { chart: c, frontend, backend } = shop({ revision: '1-30' });
+    backend.allowFrom(frontend, { methods: ['GET'] });
+    const m = synth(c);
+    expect(securityObjects(m)).toMatchSnapshot();
+    expect(m[0].metadata.labels).toEqual({ 'istio.io/rev': '1-30' });
+  });
+
+  test('an older Istio gets v1beta1 security APIs', () => {
+    const { chart: c, frontend, backend } = shop({ istioVersion: '1.20' });
+    backend.allowFrom(frontend);
+    const m = synth(c);
+    expect(byKind(m, 'AuthorizationPolicy').every(p => p.apiVersion === 'security.istio.io/v1beta1')).toBe(true);
+    expect(one(m, 'PeerAuthentication', 'default').apiVersion).toBe('security.istio.io/v1beta1');
+  });
+});
+
+describe('ZeroTrustNamespace: ambient mode with a waypoint', () => {
+  test('rules go to the waypoint, the workloads admit only the waypoint\'s identity', () => {
+    // GIVEN
+    const { chart: c, zt, frontend, backend } = ambientShop();
+    // WHEN
+    backend.allowFrom(frontend, { methods: ['GET'], paths: ['/api/*'] });
+    frontend.allowFrom(Source.ingressGateway(), { paths: ['/'] });
+    // THEN
+    const m = synth(c);
+    expect(securityObjects(m)).toMatchSnapshot();
+    expect(m[0].metadata.labels).toEqual({
+      'istio.io/dataplane-mode': 'ambient', 'istio.io/use-waypoint': 'waypoint', 'istio.io/ingress-use-waypoint': 'true',
+    });
+    expect(one(m, 'Gateway', 'waypoint').spec).toEqual({
+      gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }],
+    });
+    expect(one(m, 'AuthorizationPolicy', 'deny-all-waypoint').spec).toEqual({
+      targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'waypoint' }],
+    });
+    expect(one(m, 'AuthorizationPolicy', 'backend-allow-frontend').spec).toEqual({
+      targetRefs: [{ group: '', kind: 'Service', name: 'backend' }],
+      action: 'ALLOW',
+      rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/frontend'] } }], to: [{ operation: { methods: ['GET'], paths: ['/api/*'] } }] }],
+    });
+    expect(one(m, 'AuthorizationPolicy', 'backend-waypoint-only').spec).toEqual({
+      selector: { matchLabels: BACKEND },
+      action: 'ALLOW',
+      rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/waypoint'] } }] }],
+    });
+    expect(byKind(m, 'Sidecar')).toEqual([]);
+    expect(zt.waypoint?.name).toBe('waypoint');
+    expect(backend.waypointOnly?.name).toBe('backend-waypoint-only');
+  });
+
+  test('NetworkPolicy: HBONE to and from the waypoint, kubelet probes, no istiod for workloads', () => {
+    const { chart: c, frontend, backend } = ambientShop();
+    backend.allowFrom(frontend, { methods: ['GET'] });
+    const m = synth(c);
+    const waypointPods = { podSelector: { matchLabels: { 'gateway.networking.k8s.io/gateway-name': 'waypoint' } } };
+    expect(one(m, 'NetworkPolicy', 'allow-mesh').spec.ingress).toEqual([
+      { from: [{ ipBlock: { cidr: '169.254.7.127/32' } }] },
+      { from: [waypointPods], ports: [{ protocol: 'TCP', port: 15008 }] },
+    ]);
+    expect(one(m, 'NetworkPolicy', 'allow-mesh').spec.egress).toEqual([
+      { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } }], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+    ]);
+    expect(one(m, 'NetworkPolicy', 'waypoint-allow').spec).toEqual({
+      podSelector: waypointPods.podSelector,
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: FRONTEND } }], ports: [{ protocol: 'TCP', port: 15008 }] }],
+      egress: [
+        { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } }, podSelector: { matchLabels: { app: 'istiod' } } }], ports: [{ protocol: 'TCP', port: 15012 }] },
+        { to: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: 15008 }] },
+      ],
+    });
+    // The frontend reaches the backend through the waypoint.
+    expect(one(m, 'NetworkPolicy', 'frontend-allow').spec.egress).toEqual([{ to: [waypointPods], ports: [{ protocol: 'TCP', port: 15008 }] }]);
+  });
+
+  test('a waypoint the namespace shares with other constructs is reused', () => {
+    const { chart: c, zt, frontend, backend } = ambientShop();
+    expect(zt.waypoint).toBe(Waypoint.forNamespace(c, 'shop'));
+    backend.allowFrom(frontend);
+    expect(byKind(synth(c), 'Gateway')).toHaveLength(1);
+  });
+
+  test('ambient JWT: the RequestAuthentication and the requirement target the Service', () => {
+    const { chart: c, frontend } = ambientShop();
+    frontend.allowFrom(Source.ingressGateway(), { paths: ['/account/*'] });
+    frontend.requireJwt({ issuer: 'https://auth.example.com', jwksUri: 'https://auth.example.com/jwks.json', paths: ['/account/*'] });
+    const m = synth(c);
+    expect(one(m, 'RequestAuthentication', 'frontend-jwt').spec.targetRefs).toEqual([{ group: '', kind: 'Service', name: 'frontend' }]);
+    expect(one(m, 'AuthorizationPolicy', 'frontend-require-jwt').spec.targetRefs).toEqual([{ group: '', kind: 'Service', name: 'frontend' }]);
+  });
+});
+
+describe('ZeroTrustNamespace: ambient mode without a waypoint', () => {
+  test('L4 rules enforced by ztunnel on the workloads', () => {
+    const { chart: c, zt, frontend, backend } = ambientShop({ withoutWaypoint: true });
+    backend.allowFrom(frontend, { ports: [8080] });
+    const m = synth(c);
+    expect(securityObjects(m)).toMatchSnapshot();
+    expect(zt.waypoint).toBeUndefined();
+    expect(m[0].metadata.labels).toEqual({ 'istio.io/dataplane-mode': 'ambient' });
+    expect(one(m, 'AuthorizationPolicy', 'backend-allow-frontend').spec.selector).toEqual({ matchLabels: BACKEND });
+    expect(byKind(m, 'Gateway')).toEqual([]);
+    expect(one(m, 'NetworkPolicy', 'backend-allow').spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: FRONTEND } }], ports: [{ protocol: 'TCP', port: 15008 }] },
+    ]);
+  });
+
+  test('L7 rules are refused instead of silently denying', () => {
+    const { frontend, backend } = ambientShop({ withoutWaypoint: true });
+    expect(() => backend.allowFrom(frontend, { methods: ['GET'] }))
+      .toThrow(/backend: allow got 'L7 fields': ztunnel enforces L4 only and the waypoint is switched off \(withoutWaypoint\)/);
+    expect(() => backend.allowFrom(frontend, { when: [Condition.jwtClaim('groups', { values: ['admin'] })] })).toThrow(/withoutWaypoint/);
+    expect(() => backend.requireJwt({ issuer: 'https://auth.example.com' })).toThrow(/ztunnel cannot read JWTs/);
+  });
+
+  test('a Service that uses a waypoint anyway is refused at synth', () => {
+    const { chart: c, backend, frontend } = ambientShop({ withoutWaypoint: true });
+    backend.allowFrom(frontend);
+    const svc = c.node.findAll().find(x => x instanceof ApiObject && x.kind === 'Service' && x.name === 'backend') as ApiObject;
+    svc.metadata.addLabel('istio.io/use-waypoint', 'waypoint');
+    expect(() => Testing.synth(c)).toThrow(/Service uses waypoint 'waypoint', but the ZeroTrustNamespace enforces its rules at ztunnel/);
+  });
+});
+
+describe('ZeroTrustNamespace: JWT on the edge', () => {
+  test('RequestAuthentication and a DENY of requests without a valid token, per path', () => {
+    // GIVEN
+    const { chart: c, frontend } = shop();
+    frontend.allowFrom(Source.ingressGateway(), { paths: ['/', '/account/*'] });
+    // WHEN
+    const requirement = frontend.requireJwt({
+      issuer: 'https://auth.example.com',
+      jwksUri: 'https://auth.example.com/.well-known/jwks.json',
+      audiences: ['shop'],
+      fromHeaders: [{ name: 'Authorization', prefix: 'Bearer ' }],
+      fromCookies: ['session'],
+      forwardOriginalToken: true,
+      outputClaimToHeaders: [{ header: 'x-user', claim: 'sub' }],
+      paths: ['/account/*'],
+    });
+    // THEN
+    const m = synth(c);
+    expect(securityObjects(m)).toMatchSnapshot();
+    expect(one(m, 'RequestAuthentication', 'frontend-jwt').spec).toEqual({
+      selector: { matchLabels: FRONTEND },
+      jwtRules: [{
+        issuer: 'https://auth.example.com',
+        jwksUri: 'https://auth.example.com/.well-known/jwks.json',
+        audiences: ['shop'],
+        fromHeaders: [{ name: 'Authorization', prefix: 'Bearer ' }],
+        fromCookies: ['session'],
+        forwardOriginalToken: true,
+        outputClaimToHeaders: [{ header: 'x-user', claim: 'sub' }],
+      }],
+    });
+    expect(one(m, 'AuthorizationPolicy', 'frontend-require-jwt').spec).toEqual({
+      selector: { matchLabels: FRONTEND },
+      action: 'DENY',
+      rules: [{ from: [{ source: { notRequestPrincipals: ['*'] } }], to: [{ operation: { paths: ['/account/*'] } }] }],
+    });
+    expect(requirement.requestAuthentication.issuers[0].issuer).toBe('https://auth.example.com');
+    expect(requirement.authorizationPolicy.name).toBe('frontend-require-jwt');
+  });
+
+  test('the requirement skips the ports that accept plaintext, even ports declared later, unless scoped to ports', () => {
+    // GIVEN a JWT required everywhere, then a plaintext metrics port
+    const { chart: c, backend, frontend } = shop();
+    backend.requireJwt({ issuer: 'https://auth.example.com' });
+    frontend.requireJwt({ issuer: 'https://auth.example.com', paths: ['/account/*'], ports: [8080] });
+    backend.acceptPlaintextOnPort(9090, { fromNamespaces: ['monitoring'] });
+    frontend.acceptPlaintextOnPort(9090, { fromNamespaces: ['monitoring'] });
+    // THEN
+    const m = synth(c);
+    expect(one(m, 'AuthorizationPolicy', 'backend-require-jwt').spec.rules).toEqual([{
+      from: [{ source: { notRequestPrincipals: ['*'] } }], to: [{ operation: { notPorts: ['9090'] } }],
+    }]);
+    expect(one(m, 'AuthorizationPolicy', 'frontend-require-jwt').spec.rules[0].to).toEqual([{ operation: { ports: ['8080'], paths: ['/account/*'] } }]);
+  });
+
+  test('claims conditions need a RequestAuthentication', () => {
+    const { chart: c, frontend } = shop();
+    frontend.allowFrom(Source.ingressGateway(), { paths: ['/admin/*'], when: [Condition.jwtClaim('groups', { values: ['admin'] })] });
+    expect(() => Testing.synth(c)).toThrow(/frontend: a rule reads the JWT .* no RequestAuthentication validates tokens for the workload, so the rule never matches: call requireJwt\(\)/);
+    frontend.requireJwt({ issuer: 'https://auth.example.com' });
+    expect(() => synth(c)).not.toThrow();
+  });
+});
+
+describe('ZeroTrustNamespace: migration', () => {
+  test('phase 1: PERMISSIVE, every policy in dry run, no NetworkPolicy or Sidecar yet', () => {
+    const { chart: c, zt, frontend, backend } = shop({}, { migrationPhase: MigrationPhase.ACCEPT_PLAINTEXT });
+    backend.allowFrom(frontend, { methods: ['GET'] });
+    const m = synth(c);
+    expect(securityObjects(m)).toMatchSnapshot();
+    expect(one(m, 'PeerAuthentication', 'default').spec.mtls.mode).toBe('PERMISSIVE');
+    expect(byKind(m, 'AuthorizationPolicy').every(p => p.metadata.annotations?.['istio.io/dry-run'] === 'true')).toBe(true);
+    expect(byKind(m, 'NetworkPolicy')).toEqual([]);
+    expect(byKind(m, 'Sidecar')).toEqual([]);
+    expect(zt.dryRun).toBe(true);
+    expect(zt.mtlsMode).toBe(MtlsMode.PERMISSIVE);
+  });
+
+  test('phase 2: STRICT, authorization still in dry run', () => {
+    const { chart: c, backend, frontend } = shop({}, { migrationPhase: MigrationPhase.REQUIRE_MTLS });
+    backend.allowFrom(frontend);
+    const m = synth(c);
+    expect(one(m, 'PeerAuthentication', 'default').spec.mtls.mode).toBe('STRICT');
+    expect(one(m, 'AuthorizationPolicy', 'deny-all').metadata.annotations).toEqual({ 'istio.io/dry-run': 'true' });
+    expect(byKind(m, 'NetworkPolicy')).toEqual([]);
+  });
+
+  test('one policy in dry run while the namespace enforces', () => {
+    const { chart: c, backend, frontend } = shop();
+    const policy = backend.allowFrom(frontend, { methods: ['POST'], dryRun: true });
+    const m = synth(c);
+    expect(policy.dryRun).toBe(true);
+    expect(one(m, 'AuthorizationPolicy', 'backend-allow-frontend').metadata.annotations).toEqual({ 'istio.io/dry-run': 'true' });
+    expect(one(m, 'AuthorizationPolicy', 'deny-all').metadata.annotations).toBeUndefined();
+  });
+
+  test('a plaintext port for the Prometheus scraper under STRICT (istio#38720)', () => {
+    const { chart: c, backend } = shop();
+    const exception = backend.acceptPlaintextOnPort(9090, { fromNamespaces: ['monitoring'], ipBlocks: ['10.8.0.0/16'] });
+    const m = synth(c);
+    expect(securityObjects(m)).toMatchSnapshot();
+    expect(one(m, 'PeerAuthentication', 'backend-mtls').spec).toEqual({
+      selector: { matchLabels: BACKEND }, mtls: { mode: 'UNSET' }, portLevelMtls: { 9090: { mode: 'PERMISSIVE' } },
+    });
+    expect(one(m, 'AuthorizationPolicy', 'backend-allow-plaintext-9090').spec).toEqual({
+      selector: { matchLabels: BACKEND },
+      action: 'ALLOW',
+      rules: [{ from: [{ source: { ipBlocks: ['10.8.0.0/16'] } }], to: [{ operation: { ports: ['9090'] } }] }],
+    });
+    expect(one(m, 'NetworkPolicy', 'backend-allow').spec.ingress).toEqual([{
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }, { ipBlock: { cidr: '10.8.0.0/16' } }],
+      ports: [{ protocol: 'TCP', port: 9090 }],
+    }]);
+    expect(exception.peerAuthentication).toBe(backend.peerAuthentication);
+    expect(exception.peerAuthentication.portModes).toEqual([{ port: 9090, mode: MtlsMode.PERMISSIVE }]);
+  });
+
+  test('DestinationRules must keep Istio mutual TLS towards a STRICT namespace', () => {
+    // GIVEN a ResilientUpstream whose DestinationRule originates plain TLS to the backend
+    const { chart: c } = shop();
+    new ResilientUpstream(c, 'Backend', { host: Host.service(c, 'backend', 'shop') });
+    expect(() => synth(c)).not.toThrow();
+    const c2 = shop().chart;
+    new ApiObject(c2, 'LegacyRule', {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'backend-legacy' },
+      spec: { host: 'backend', trafficPolicy: { tls: { mode: 'DISABLE' } } },
+    });
+    expect(() => Testing.synth(c2)).toThrow(/DestinationRule 'backend-legacy' sets trafficPolicy.tls.mode DISABLE for backend, which STRICT mutual TLS in namespace 'shop' refuses: use ISTIO_MUTUAL/);
+    // In phase 1 the namespace accepts plaintext: no error.
+    const c3 = shop({}, { migrationPhase: MigrationPhase.ACCEPT_PLAINTEXT }).chart;
+    new ApiObject(c3, 'LegacyRule', {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'backend-legacy' },
+      spec: { host: 'backend.shop.svc.cluster.local', trafficPolicy: { tls: { mode: 'DISABLE' } } },
+    });
+    expect(() => Testing.synth(c3)).not.toThrow();
+  });
+
+  test('a DestinationRule may disable TLS on a port that accepts plaintext', () => {
+    const { chart: c, backend } = shop();
+    backend.acceptPlaintextOnPort(9090, { fromNamespaces: ['monitoring'] });
+    new ApiObject(c, 'Scrape', {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'backend-metrics' },
+      spec: { host: 'backend.shop.svc.cluster.local', trafficPolicy: { portLevelSettings: [{ port: { number: 9090 }, tls: { mode: 'DISABLE' } }] } },
+    });
+    expect(() => synth(c)).not.toThrow();
+  });
+});
+
+describe('ZeroTrustNamespace: bad input', () => {
+  test('wildcard principals and sources that admit everyone need explicit names', () => {
+    const { backend } = shop();
+    expect(() => backend.allowFrom(Source.principal('cluster.local/ns/shop/sa/*')))
+      .toThrow(/shop\/ZeroTrust\/backend: source.principals\[0\] got 'cluster.local\/ns\/shop\/sa\/\*': wildcard principals admit identities nobody reviewed/);
+    expect(() => backend.allowFrom(Source.namespace('*'))).toThrow(/wildcard namespaces admit namespaces nobody reviewed/);
+    expect(() => backend.allow({ to: [{ methods: ['GET'] }] }))
+      .toThrow(/backend: rule\.from got \[\]: an ALLOW rule without a source admits every caller: name the sources, or pass Source.anyone\(\)/);
+    expect(() => backend.allow({ from: [], to: [{ methods: ['GET'] }] })).toThrow(/an ALLOW rule without a source admits every caller/);
+  });
+
+  test('explicit opt-ins are accepted', () => {
+    const { chart: c, backend } = shop();
+    backend.allowFrom(Source.principalPattern('cluster.local/ns/shop/sa/batch-*'), { paths: ['/jobs/*'] });
+    backend.allowFrom(Source.anyAuthenticated(), { paths: ['/health'] });
+    backend.allowFrom(Source.anyone(), { paths: ['/public/*'] });
+    const m = synth(c);
+    expect(one(m, 'AuthorizationPolicy', 'backend-allow-principal-pattern').spec.rules[0].from[0].source.principals).toEqual(['cluster.local/ns/shop/sa/batch-*']);
+    expect(one(m, 'AuthorizationPolicy', 'backend-allow-any-authenticated').spec.rules[0].from[0].source.principals).toEqual(['*']);
+    expect(one(m, 'AuthorizationPolicy', 'backend-allow-anyone').spec.rules).toEqual([{ to: [{ operation: { paths: ['/public/*'] } }] }]);
+    // Anyone may come from anywhere: the NetworkPolicy rule has no peers.
+    expect(one(m, 'NetworkPolicy', 'backend-allow').spec.ingress).toContainEqual({});
+  });
+
+  test('methods that are not HTTP methods, malformed paths and ports', () => {
+    const { backend, frontend } = shop();
+    expect(() => backend.allowFrom(frontend, { methods: ['get'] })).toThrow(/backend: methods\[0\] got 'get': methods are matched exactly and sent in upper case: use 'GET'/);
+    expect(() => backend.allowFrom(frontend, { methods: ['FETCH'] })).toThrow(/methods\[0\] got 'FETCH': use an HTTP method: GET, HEAD, POST/);
+    expect(() => backend.allowFrom(frontend, { paths: ['api/*'] })).toThrow(/paths\[0\] got 'api\/\*': a path starts with '\/'/);
+    expect(() => backend.allowFrom(frontend, { paths: ['/api/*/items'] })).toThrow(/'\*' may only end a prefix match/);
+    expect(() => backend.allowFrom(frontend, { paths: ['/api?x=1'] })).toThrow(/paths are matched without the query string/);
+    expect(() => backend.allowFrom(frontend, { paths: ['/a/{**}/b/{*}'] })).toThrow(/\{\*\*\} may appear once, as the last operator/);
+    expect(() => backend.allowFrom(frontend, { ports: [70000] })).toThrow(/ports\[0\] got 70000: use a port from 1 to 65535/);
+    expect(() => backend.allowFrom(frontend, { hosts: ['bad host'] })).toThrow(/hosts\[0\] got 'bad host'/);
+  });
+
+  test('identities from another trust domain', () => {
+    const { backend } = shop();
+    expect(() => backend.allowFrom(Source.principal('other.example.com/ns/shop/sa/frontend')))
+      .toThrow(/principals\[0\] got 'other.example.com\/ns\/shop\/sa\/frontend': the identity is not of the mesh's trust domain 'cluster.local'/);
+    expect(() => backend.allowFrom(Source.principal('frontend'))).toThrow(/a principal is '<trust-domain>\/ns\/<namespace>\/sa\/<service-account>'/);
+  });
+
+  test('a caller without its own ServiceAccount cannot be named', () => {
+    const { zt, backend, chart: c } = shop();
+    const anonymous = zt.addWorkload(deployment(c, 'anonymous', { serviceAccount: false }));
+    expect(() => backend.allowFrom(anonymous)).toThrow(/anonymous: identity is missing: the workload runs as its namespace's default ServiceAccount/);
+  });
+
+  test('ambient rules need the Service the waypoint enforces them for', () => {
+    const c = chart({ dataplaneMode: DataplaneMode.AMBIENT });
+    const zt = new ZeroTrustNamespace(c, 'ZeroTrust');
+    const backend = zt.addWorkload(deployment(c, 'backend'));
+    expect(() => backend.allowFrom(Source.namespace('web'))).toThrow(/backend: serviceName is missing: in ambient mode the waypoint enforces the rules of a Service/);
+  });
+
+  test('props that do not fit the data plane mode', () => {
+    expect(() => shop({}, { withoutWaypoint: true })).toThrow(/withoutWaypoint got true: waypoints serve ambient mode/);
+    expect(() => ambientShop({ limitSidecarEgress: true })).toThrow(/limitSidecarEgress got true: ambient mode has no sidecars/);
+    const c = chart();
+    expect(() => new ZeroTrustNamespace(c, 'Z', { migrationPhase: 'later' as any })).toThrow(/migrationPhase got 'later': use a MigrationPhase/);
+  });
+
+  test('one ZeroTrustNamespace per namespace, not the root namespace, one Namespace object', () => {
+    const c = chart();
+    new ZeroTrustNamespace(c, 'A');
+    expect(() => new ZeroTrustNamespace(c, 'B')).toThrow(/test\/shop\/B|shop\/B: namespace got 'shop': .*A already makes it zero trust/);
+    expect(() => new ZeroTrustNamespace(c, 'C', { namespace: 'istio-system' })).toThrow(/policies in Istio's root namespace apply to the whole mesh/);
+    new ApiObject(c, 'Dup', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+    expect(() => Testing.synth(c)).toThrow(/defines Namespace 'shop' too: remove it/);
+  });
+
+  test('a second namespace-wide Sidecar (an EgressControl\'s) is refused with the fix', () => {
+    const { chart: c } = shop();
+    new ApiObject(c, 'OtherSidecar', { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'egress' }, spec: { egress: [{ hosts: ['./*'] }] } });
+    expect(() => Testing.synth(c)).toThrow(/is a namespace-wide Sidecar of 'shop' too, and Istio uses only one: set limitSidecarEgress: false/);
+  });
+
+  test('workloads of another namespace, duplicate workloads, plaintext ports without callers', () => {
+    const { zt, backend } = shop();
+    const other = chart({}, 'other');
+    expect(() => zt.addWorkload(deployment(other, 'x'))).toThrow(/namespace got 'other': the workload runs in another namespace/);
+    expect(() => zt.addWorkloadSelector(backend.selector, { name: 'backend' })).toThrow(/each workload is added once/);
+    expect(() => backend.acceptPlaintextOnPort(9090)).toThrow(/say who connects in plaintext: fromNamespaces/);
+    backend.acceptPlaintextOnPort(9090, { fromNamespaces: ['monitoring'] });
+    expect(() => backend.acceptPlaintextOnPort(9090, { fromNamespaces: ['monitoring'] })).toThrow(/the port already accepts plaintext/);
+  });
+
+  test('bad conditions', () => {
+    const { backend, frontend } = shop();
+    expect(() => backend.allowFrom(frontend, { when: [Condition.requestHeader('x-env', {})] })).toThrow(/give values or notValues/);
+    expect(() => backend.allowFrom(frontend, { when: [Condition.sourceIp({ values: ['10.0.0.300'] })] })).toThrow(/use an IP address or a CIDR block/);
+    expect(() => backend.allowFrom(frontend, { when: [Condition.attribute('request.body', { values: ['x'] })] })).toThrow(/use a key Istio supports/);
+    expect(() => backend.allowFrom(frontend, { when: [Condition.requestHeader('bad header', { values: ['x'] })] })).toThrow(/use a header name/);
+    expect(() => backend.allowFrom(frontend, { when: [Condition.destinationPort({ values: ['http'] })] })).toThrow(/use a port from 1 to 65535/);
+  });
+});
+
+describe('ZeroTrustNamespace: refused calls leave nothing behind', () => {
+  test('a refused rule creates no policy and takes no name', () => {
+    const { chart: c, backend, frontend } = shop();
+    expect(() => backend.allowFrom(frontend, { methods: ['get'] })).toThrow(/use 'GET'/);
+    backend.allowFrom(frontend, { methods: ['GET'] });
+    expect(byKind(synth(c), 'AuthorizationPolicy').map(p => p.metadata.name)).toEqual(['deny-all', 'backend-allow-frontend']);
+  });
+
+  test('explicit names must be free and valid', () => {
+    const { backend, frontend } = shop();
+    backend.allowFrom(frontend, { name: 'backend-readers' });
+    expect(() => backend.allowFrom(frontend, { name: 'backend-readers' })).toThrow(/name got 'backend-readers': another policy of the namespace has that name/);
+    expect(() => backend.allowFrom(frontend, { name: 'Backend Readers' })).toThrow(/name got 'Backend Readers': use a DNS label/);
+    expect(() => backend.allowFrom(frontend, { name: 'deny-all' })).toThrow(/another policy of the namespace has that name/);
+  });
+});
+
+describe('ZeroTrustNamespace: with the other patterns', () => {
+  test.each([DataplaneMode.SIDECAR, DataplaneMode.AMBIENT])('a CanaryService\'s versions are one workload (%s mode)', mode => {
+    // GIVEN a backend with two versions and a frontend, as CanaryServices
+    const c = chart({ dataplaneMode: mode });
+    const zt = new ZeroTrustNamespace(c, 'ZeroTrust');
+    const backendService = new CanaryService(c, 'Backend', {
+      name: 'backend', versions: [{ name: 'v1', image: 'b:1' }, { name: 'v2', image: 'b:2' }], weights: { v1: 90, v2: 10 }, resources: RESOURCES,
+    });
+    const frontendService = new CanaryService(c, 'Frontend', { name: 'frontend', versions: [{ name: 'v1', image: 'f:1' }], resources: RESOURCES });
+    new ResilientUpstream(c, 'Resilience', { host: backendService.host });
+    // WHEN
+    const backend = zt.addWorkloadSelector(backendService.selector(), { name: 'backend', serviceName: backendService.service.name });
+    const frontend = zt.addWorkloadSelector(frontendService.selector(), { name: 'frontend', serviceName: frontendService.service.name });
+    backend.allowFrom(frontend, { methods: ['GET'] });
+    // THEN one waypoint at most, and the rule holds for both versions
+    const m = synth(c);
+    expect(byKind(m, 'Gateway')).toHaveLength(mode === DataplaneMode.AMBIENT ? 1 : 0);
+    const authz = AuthorizationEvaluator.fromManifests(m);
+    const caller = Caller.identity(frontendService.identity);
+    for (const workload of ['backend-v1', 'backend-v2']) {
+      expect(authz.isAllowed({ source: caller, destination: { namespace: 'shop', service: 'backend', workload }, method: 'GET' })).toBe(true);
+      expect(authz.isAllowed({ source: caller, destination: { namespace: 'shop', service: 'backend', workload }, method: 'DELETE' })).toBe(false);
+    }
+  });
+
+  test('an EgressControl in the namespace: one Sidecar, the EgressControl\'s', () => {
+    const c = chart();
+    new ZeroTrustNamespace(c, 'ZeroTrust');
+    new EgressControl(c, 'Egress');
+    expect(() => Testing.synth(c)).toThrow(/set limitSidecarEgress: false on the ZeroTrustNamespace/);
+    const fixed = chart();
+    new ZeroTrustNamespace(fixed, 'ZeroTrust', { limitSidecarEgress: false });
+    new EgressControl(fixed, 'Egress').allowHost('api.stripe.com');
+    expect(byKind(synth(fixed), 'Sidecar')).toHaveLength(1);
+  });
+});
+
+describe('ZeroTrustNamespace: more refusals', () => {
+  test('a port-level TLS setting that breaks STRICT', () => {
+    const { chart: c } = shop();
+    const subset = { name: 'v1', labels: { v: '1' }, trafficPolicy: { portLevelSettings: [{ port: { number: 8443 }, tls: { mode: 'SIMPLE' } }] } };
+    new ApiObject(c, 'Rule', {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'orders' },
+      spec: { host: 'orders.shop.svc.cluster.local', subsets: [subset] },
+    });
+    expect(() => Testing.synth(c)).toThrow(/sets subsets.v1.trafficPolicy.portLevelSettings\[0\].tls.mode SIMPLE for orders.shop.svc.cluster.local/);
+  });
+
+  test('ambient: a waypoint of another namespace; the ingress gateway before Istio 1.25', () => {
+    const c = chart({ dataplaneMode: DataplaneMode.AMBIENT });
+    expect(() => new ZeroTrustNamespace(c, 'ZeroTrust', { waypoint: Waypoint.forNamespace(c, 'other') })).toThrow(/waypoint got 'other': use a waypoint of namespace 'shop'/);
+    const old = shop({ dataplaneMode: DataplaneMode.AMBIENT, istioVersion: '1.24' });
+    expect(() => old.frontend.allowFrom(Source.ingressGateway(), { paths: ['/'] })).toThrow(/before Istio 1.25 ingress gateways ignore istio.io\/ingress-use-waypoint on a namespace/);
+  });
+
+  test('a workload name too long for the names generated from it', () => {
+    const { zt, chart: c } = shop();
+    expect(() => zt.addWorkload(deployment(c, 'a-rather-long-workload-name-that-keeps-on-going'))).toThrow(/use a DNS label of at most 40 characters/);
+  });
+});
