@@ -21,8 +21,6 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   devDeps: [
     '@types/node@^20',
     'cdk8s-cli@^2.200.0',
-    // The examples import 'cdk8s-istio' as a user would; this links the package to itself.
-    'cdk8s-istio@file:.',
     '@types/js-yaml@^4.0.9',
     'ajv@^8.17.1',
     'ajv-formats@^3.0.1',
@@ -61,6 +59,10 @@ const project = new cdk8s.ConstructLibraryCdk8s({
 // The registry mirror lacks other platforms' bindings of unrs-resolver 1.12+ (pulled by jest 30 and the
 // eslint resolver), and `npm ci` rejects a lock that misses them; 1.11.1 has every binding published.
 project.package.addField('overrides', { 'unrs-resolver': '1.11.1' });
+
+// The examples import 'cdk8s-istio' as a user would: a local install links the package to itself. `prepare` runs on
+// `npm install`/`npm ci` in this repository, not when users install the package.
+project.package.setScript('prepare', 'node scripts/link-self.js');
 
 project.eslint?.addIgnorePattern('src/imports/');
 project.eslint?.addIgnorePattern('examples/');

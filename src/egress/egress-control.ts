@@ -1,10 +1,10 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Waypoint } from '../ambient/waypoint';
 import { appRegistry } from '../_app-registry';
 import { configError } from '../_errors';
 import { isDnsLabel, requireDnsLabel, requireUnique } from '../_validate';
 import { AllowedExternalService, AllowHostOptions } from './allowed-external-service';
+import { Waypoint } from '../ambient/waypoint';
 import * as networking from '../imports/istio-networking';
 import { GatewayWorkload } from '../mesh/gateway-workload';
 import { Host } from '../mesh/host';

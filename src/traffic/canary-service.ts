@@ -7,14 +7,14 @@ import { HostRouting, RouteDestination, RoutePriority } from './host-routing';
 import { LoadBalancer } from './load-balancer';
 import { RequestMatch } from './request-match';
 import { RetryPolicy } from './retry-policy';
+import { Waypoint } from '../ambient/waypoint';
 import type { ReleasePhases } from '../delivery/release-phases';
 import { IngressGateway, IngressTls } from '../ingress/ingress-gateway';
 import { Host } from '../mesh/host';
-import { Waypoint } from '../ambient/waypoint';
 import { DataplaneMode, Mesh, TrafficApi } from '../mesh/mesh';
 import { ServiceIdentity, namespaceOf } from '../mesh/service-identity';
-import { WorkloadSelector } from '../mesh/workload-selector';
 import { ServicePort } from '../mesh/service-port';
+import { WorkloadSelector } from '../mesh/workload-selector';
 
 /** One version of a {@link CanaryService}. */
 export interface CanaryVersion {

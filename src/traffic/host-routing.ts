@@ -379,7 +379,8 @@ export class HostRouting extends Construct {
     this.routes.push({ route, priority, owner });
     this.ensureVirtualService();
     for (const d of route.destinations) {
-      if (d.host?.namespace && d.host.namespace !== this.namespace && this.api === TrafficApi.GATEWAY_API) this.ensureReferenceGrant(d.host.namespace);
+      const crossNamespace = d.host?.namespace && d.host.namespace !== this.namespace;
+      if (crossNamespace && this.api === TrafficApi.GATEWAY_API) this.ensureReferenceGrant(d.host!.namespace!);
     }
   }
 

@@ -204,7 +204,8 @@ describe('ambient mode', () => {
     expectValidManifests(m);
     const waypoints = m.filter(o => o.kind === 'Gateway' && o.spec.gatewayClassName === 'istio-waypoint');
     expect(waypoints).toEqual([{
-      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway',
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
       metadata: { name: 'waypoint', namespace: 'shop', labels: { 'istio.io/waypoint-for': 'service' } },
       spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
     }]);
