@@ -121,6 +121,8 @@ export class MeshAnalysis extends Construct {
     return this.lastReport;
   }
 
+  private lastPrinted?: string;
+
   private validateApp(): string[] {
     const report = this.analyze();
     const failing = report.findingsAtOrAbove(this.failOn);
@@ -133,7 +135,10 @@ export class MeshAnalysis extends Construct {
         `${printed.length} finding${printed.length === 1 ? '' : 's'} below ${this.failOn}`,
         `${incomplete.length} analyzer${incomplete.length === 1 ? '' : 's'} limited or skipped`,
       ];
-      process.stderr.write(`mesh analysis (${this.node.path}): ${counts.join(', ')}\n${lines.join('\n')}\n`);
+      const text = `mesh analysis (${this.node.path}): ${counts.join(', ')}\n${lines.join('\n')}\n`;
+      // cdk8s validates the app once per chart it synthesizes: say the same thing once.
+      if (text !== this.lastPrinted) process.stderr.write(text);
+      this.lastPrinted = text;
     }
     return failing.map(f =>
       `${f.constructPath ?? f.resource}: ${f.level} [${f.code}] ${f.name} (${f.resource}) ${f.message}`);
