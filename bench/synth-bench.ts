@@ -3,12 +3,13 @@
 // largest app. The last line printed is one JSON object with the results.
 import { execFileSync } from 'child_process';
 import * as os from 'os';
+import { MeshAnalyzer } from '../src';
 import { baselineApp, manifestsByChart, patternApp } from './apps';
 
 const SIZES = (process.env.BENCH_SIZES ?? '100,1000,5000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
-interface Sample { readonly ms: number; readonly objects: number; readonly rssMb: number; readonly analysisMs?: number }
+interface Sample { readonly ms: number; readonly objects: number; readonly rssMb: number }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -42,6 +43,19 @@ function measure(variant: string, size: number, runs: number): Sample[] {
   return samples;
 }
 
+/** The offline analysis of the app's synthesized manifests on its own, median of `runs` after a warm-up. */
+function measureAnalysis(size: number, runs: number): Sample[] {
+  const manifests = [...manifestsByChart(patternApp(size)).values()].flat();
+  const samples: Sample[] = [];
+  for (let r = -1; r < runs; r++) {
+    const start = process.hrtime.bigint();
+    MeshAnalyzer.analyze(manifests);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (r >= 0) samples.push({ ms, objects: manifests.length, rssMb: process.resourceUsage().maxRSS / 1024 });
+  }
+  return samples;
+}
+
 function child(variant: string, size: number): Sample[] {
   const out = execFileSync(process.execPath, ['--expose-gc', ...process.execArgv, __filename, '--child', variant, String(size)], {
     encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: process.env,
@@ -52,7 +66,8 @@ function child(variant: string, size: number): Sample[] {
 function main(): void {
   const args = process.argv.slice(2);
   if (args[0] === '--child') {
-    process.stdout.write(`${JSON.stringify(measure(args[1], Number(args[2]), RUNS))}\n`);
+    const size = Number(args[2]);
+    process.stdout.write(`${JSON.stringify(args[1] === 'analysis' ? measureAnalysis(size, RUNS) : measure(args[1], size, RUNS))}\n`);
     return;
   }
   const results = [];
@@ -70,12 +85,15 @@ function main(): void {
       rssMb: Math.round(Math.max(...patterns.map(s => s.rssMb))),
     });
   }
-  const analysisMs = null;
+  const largest = Math.max(...SIZES);
+  const analysisMs = Math.round(median(child('analysis', largest).map(s => s.ms)));
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; median of ${RUNS} runs after a warm-up`);
   console.log('services | objects |  patterns ms | baseline ms | ratio | peak RSS MB');
   for (const r of results) {
     console.log(`${String(r.services).padStart(8)} | ${String(r.objects).padStart(7)} | ${String(r.ms).padStart(12)} | ${String(r.baselineMs).padStart(11)} | ${r.ratio.toFixed(2).padStart(5)} | ${String(r.rssMb).padStart(11)}`);
   }
+  const synthMs = results.find(r => r.services === largest)!.ms;
+  console.log(`analysis of the ${largest}-service app on its own: ${analysisMs} ms (${(analysisMs / synthMs * 100).toFixed(1)}% of its synth time)`);
   console.log(JSON.stringify({ results, analysisMs }));
 }
 
