@@ -72,6 +72,7 @@ export class MeshAnalysis extends Construct {
 
   private readonly props: MeshAnalysisProps;
   private lastReport?: AnalysisReport;
+  private lastPrinted?: string;
 
   constructor(scope: Construct, id: string, props: MeshAnalysisProps = {}) {
     super(scope, id);
@@ -120,8 +121,6 @@ export class MeshAnalysis extends Construct {
     }, paths);
     return this.lastReport;
   }
-
-  private lastPrinted?: string;
 
   private validateApp(): string[] {
     const report = this.analyze();
