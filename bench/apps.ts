@@ -1,7 +1,7 @@
 // The apps the benchmark synthesizes: the patterns, and a baseline of the same objects as plain ApiObjects.
 import { ApiObject, App, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
-import { CanaryService, IngressTls, Mesh, ResiliencePreset, ResilientUpstream } from '../src';
+import { CanaryService, IngressTls, Mesh, ResiliencePreset, ResilientUpstream, Source, ZeroTrustNamespace, ZeroTrustWorkload } from '../src';
 
 /** Services per namespace, as in a typical team namespace. */
 export const SERVICES_PER_NAMESPACE = 20;
@@ -13,24 +13,33 @@ const resources: kplus.ContainerResources = {
 
 /**
  * `services` CanaryServices (two versions, 90/10, every tenth exposed through the ingress gateway) with a
- * ResilientUpstream each, in namespaces of 20 services, in one chart. (One chart per namespace would measure
- * cdk8s itself: it validates the whole app again for every chart it synthesizes, which is quadratic in charts for
- * any cdk8s app, patterns or not.)
+ * ResilientUpstream each, in zero-trust namespaces of 20 services where the first service of the namespace calls
+ * every other one (an allow rule each) and the exposed ones admit the ingress gateway; all in one chart. (One chart
+ * per namespace would measure cdk8s itself: it validates the whole app again for every chart it synthesizes, which
+ * is quadratic in charts for any cdk8s app, patterns or not.)
  */
 export function patternApp(services: number): App {
   const app = new App({ outdir: '/tmp/cdk8s-istio-bench' });
   new Mesh(app, 'Mesh');
   const chart = new Chart(app, 'platform', { disableResourceNameHashes: true });
+  let zeroTrust: ZeroTrustNamespace | undefined;
+  let caller: ZeroTrustWorkload | undefined;
   for (let i = 0; i < services; i++) {
     const namespace = `team-${Math.floor(i / SERVICES_PER_NAMESPACE)}`;
+    if (i % SERVICES_PER_NAMESPACE === 0) zeroTrust = new ZeroTrustNamespace(chart, namespace, { namespace });
+    const exposed = i % 10 === 0;
     const svc = new CanaryService(chart, `svc-${i}`, {
       namespace,
       versions: [{ name: 'v1', image: `registry.example.com/svc-${i}:1.0.0` }, { name: 'v2', image: `registry.example.com/svc-${i}:1.1.0` }],
       weights: { v1: 90, v2: 10 },
       resources,
-      ingress: i % 10 === 0 ? { hosts: [`svc-${i}.example.com`], tls: IngressTls.simple(`svc-${i}-cert`) } : undefined,
+      ingress: exposed ? { hosts: [`svc-${i}.example.com`], tls: IngressTls.simple(`svc-${i}-cert`) } : undefined,
     });
     new ResilientUpstream(chart, `svc-${i}-resilience`, { host: svc.host, preset: ResiliencePreset.STANDARD });
+    const workload = zeroTrust!.addWorkloadSelector(svc.selector(), { name: svc.name, serviceName: svc.name });
+    if (i % SERVICES_PER_NAMESPACE === 0) caller = workload;
+    else workload.allowFrom(caller!, { methods: ['GET', 'POST'], paths: ['/api/*'] });
+    if (exposed) workload.allowFrom(Source.ingressGateway(), { methods: ['GET'] });
   }
   return app;
 }

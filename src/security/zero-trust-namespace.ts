@@ -136,14 +136,63 @@ interface Connection {
 interface Registry {
   readonly namespaces: Map<string, ZeroTrustNamespace>;
   readonly connections: Connection[];
+  /** The app's objects as this synthesis validates them, read once for all the namespaces. */
+  scan?: AppScan;
+}
+
+interface AppScan {
+  readonly namespaces: ApiObject[];
+  /** The namespaced objects by namespace. */
+  readonly byNamespace: Map<string, ApiObject[]>;
+  /** The DestinationRules by the namespace of the host they configure. */
+  readonly destinationRules: Map<string, { readonly object: ApiObject; readonly spec: any }[]>;
 }
 
 const REGISTRY = Symbol.for('cdk8s-istio.ZeroTrustNamespace');
 
 function registry(scope: Construct): Registry {
   const root = scope.node.root as any;
-  if (!root[REGISTRY]) Object.defineProperty(root, REGISTRY, { value: { namespaces: new Map(), connections: [] }, enumerable: false });
+  if (!root[REGISTRY]) {
+    const reg: Registry = { namespaces: new Map(), connections: [] };
+    Object.defineProperty(root, REGISTRY, { value: reg, enumerable: false });
+    // cdk8s validates the root before anything under it, so every synthesis starts with a fresh scan: the app may
+    // have changed since the last one.
+    scope.node.root.node.addValidation({ validate: () => { reg.scan = undefined; return []; } });
+  }
   return root[REGISTRY];
+}
+
+/** Reads the app once per synthesis, whatever the number of namespaces (each would otherwise read all of it). */
+function appScan(scope: Construct, clusterDomain: string): AppScan {
+  const reg = registry(scope);
+  if (reg.scan) return reg.scan;
+  const scan: AppScan = { namespaces: [], byNamespace: new Map(), destinationRules: new Map() };
+  for (const c of scope.node.root.node.findAll()) {
+    if (!(c instanceof ApiObject)) continue;
+    if (c.kind === 'Namespace' && c.apiVersion === 'v1') scan.namespaces.push(c);
+    if (c.kind === 'DestinationRule' && c.apiVersion.startsWith('networking.istio.io/')) {
+      const spec = safeJson(c)?.spec;
+      const hostNamespace = spec ? namespaceOfHost(String(spec.host ?? ''), c.metadata.namespace ?? 'default', clusterDomain) : undefined;
+      if (hostNamespace !== undefined) {
+        if (!scan.destinationRules.has(hostNamespace)) scan.destinationRules.set(hostNamespace, []);
+        scan.destinationRules.get(hostNamespace)!.push({ object: c, spec });
+      }
+    }
+    const namespace = c.metadata.namespace;
+    if (namespace === undefined) continue;
+    if (!scan.byNamespace.has(namespace)) scan.byNamespace.set(namespace, []);
+    scan.byNamespace.get(namespace)!.push(c);
+  }
+  reg.scan = scan;
+  return scan;
+}
+
+/** The namespace of the Services `host` names (`name.ns`, `*.ns.svc.<domain>`, ...), or undefined for other hosts. */
+function namespaceOfHost(host: string, ruleNamespace: string, clusterDomain: string): string | undefined {
+  const short = host.endsWith(`.svc.${clusterDomain}`) ? host.slice(0, -`.svc.${clusterDomain}`.length) : host.replace(/\.svc$/, '');
+  const parts = short.split('.');
+  if (parts.length === 1) return host.includes('.') ? undefined : ruleNamespace;
+  return parts.length === 2 ? parts[1] : undefined;
 }
 
 /**
@@ -449,15 +498,16 @@ export class ZeroTrustNamespace extends Construct {
   private validate(mesh: Mesh): string[] {
     const errors: string[] = [];
     const chart = Chart.of(this);
-    const objects = this.node.root.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject);
-    for (const o of objects) {
-      if (o === this.namespace) continue;
-      const namespace = o.metadata.namespace;
-      if (o.kind === 'Namespace' && o.apiVersion === 'v1' && o.name === this.namespaceName) {
+    const scan = appScan(this, mesh.clusterDomain);
+    for (const o of scan.namespaces) {
+      if (o !== this.namespace && o.name === this.namespaceName) {
         errors.push(`${o.node.path} defines Namespace '${this.namespaceName}' too: remove it; the ZeroTrustNamespace creates it with the mesh labels`);
       }
-      if (namespace !== this.namespaceName) continue;
+    }
+    const objects = scan.byNamespace.get(this.namespaceName) ?? [];
+    for (const o of objects) {
       // The Namespace goes first, so `kubectl apply -f` creates it before what lives in it.
+      if (o === this.namespace) continue;
       if (Chart.of(o) === chart) o.node.addDependency(this.namespace);
       if (this.sidecar && o !== this.sidecar && o.kind === 'Sidecar' && o.apiVersion.startsWith('networking.istio.io/')) {
         const spec = safeJson(o)?.spec;
@@ -472,8 +522,9 @@ export class ZeroTrustNamespace extends Construct {
         }
       }
     }
-    errors.push(...this.destinationRuleErrors(objects, mesh));
-    const requestAuthentications = objects.some(o => o.kind === 'RequestAuthentication' && [this.namespaceName, mesh.rootNamespace].includes(o.metadata.namespace ?? ''));
+    errors.push(...this.destinationRuleErrors(scan, mesh));
+    const requestAuthentications = [this.namespaceName, mesh.rootNamespace]
+      .some(n => (scan.byNamespace.get(n) ?? []).some(o => o.kind === 'RequestAuthentication'));
     for (const w of this.workloadList) {
       if (w._usesJwt && !w._validatesJwt && !requestAuthentications) {
         errors.push(`${w.node.path}: a rule reads the JWT (request principals or request.auth.*), but no RequestAuthentication validates tokens for the workload, so the rule never matches: call requireJwt()`);
@@ -483,14 +534,11 @@ export class ZeroTrustNamespace extends Construct {
   }
 
   /** Under STRICT, DestinationRules towards this namespace must let clients speak Istio mutual TLS. */
-  private destinationRuleErrors(objects: ApiObject[], mesh: Mesh): string[] {
+  private destinationRuleErrors(scan: AppScan, mesh: Mesh): string[] {
     if (this.mtlsMode !== MtlsMode.STRICT) return [];
     const errors: string[] = [];
     const plaintextPorts = new Set(this.workloadList.flatMap(w => w._plaintextPorts));
-    for (const o of objects) {
-      if (o.kind !== 'DestinationRule' || !o.apiVersion.startsWith('networking.istio.io/')) continue;
-      const spec = safeJson(o)?.spec;
-      if (!spec || !this.hostInNamespace(String(spec.host ?? ''), o.metadata.namespace ?? 'default', mesh.clusterDomain)) continue;
+    for (const { object: o, spec } of scan.destinationRules.get(this.namespaceName) ?? []) {
       const check = (policy: any, at: string) => {
         if (!policy) return;
         const mode = policy.tls?.mode;
@@ -508,14 +556,6 @@ export class ZeroTrustNamespace extends Construct {
       for (const s of spec.subsets ?? []) check(s.trafficPolicy, `subsets.${s.name}.trafficPolicy`);
     }
     return errors;
-  }
-
-  private hostInNamespace(host: string, ruleNamespace: string, clusterDomain: string): boolean {
-    if (host === `*.${this.namespaceName}.svc.${clusterDomain}`) return true;
-    const short = host.endsWith(`.svc.${clusterDomain}`) ? host.slice(0, -`.svc.${clusterDomain}`.length) : host.replace(/\.svc$/, '');
-    const parts = short.split('.');
-    if (parts.length === 1) return ruleNamespace === this.namespaceName && !host.includes('.');
-    return parts.length === 2 && parts[1] === this.namespaceName;
   }
 }
 

@@ -167,6 +167,8 @@ export class HostRouting extends Construct {
   private readonly renderFns = new Map<ApiObject, () => any>();
   /** Bumped by every change, so a validation renders again only when something changed. */
   private revision = 0;
+  private renderedRevision = -1;
+  private renderErrors: string[] = [];
   private rendered = new Map<ApiObject, any>();
   private readonly subsets = new Map<string, SubsetEntry>();
   private readonly policy: PolicyFields = new Map();
@@ -184,22 +186,7 @@ export class HostRouting extends Construct {
     this.host = host;
     this.namespace = host.namespace ?? Chart.of(this).namespace ?? 'default';
     // Render in validation, so bad combinations fail synth with the construct path rather than inside a Lazy.
-    // cdk8s validates the whole app once per chart it synthesizes: render again only after a change.
-    let renderedRevision = -1;
-    let errors: string[] = [];
-    this.node.addValidation({
-      validate: () => {
-        if (renderedRevision === this.revision) return errors;
-        renderedRevision = this.revision;
-        try {
-          this.rendered = new Map([...this.renderFns].map(([o, render]) => [o, render()]));
-          errors = [];
-        } catch (e) {
-          errors = [(e as Error).message];
-        }
-        return errors;
-      },
-    });
+    this.node.addValidation({ validate: () => this.renderAll() });
   }
 
   /** The traffic API the host is rendered with. */
@@ -489,10 +476,26 @@ export class HostRouting extends Construct {
     const obj: ApiObject = new ApiObject(this, id, {
       ...gvk,
       metadata: { namespace: this.namespace, name },
-      spec: Lazy.any({ produce: () => this.rendered.get(obj) ?? render() }),
+      spec: Lazy.any({ produce: () => this.renderAll().length ? render() : this.rendered.get(obj) }),
     });
     this.renderFns.set(obj, render);
     return obj;
+  }
+
+  /**
+   * Renders every object, once per change: cdk8s validates the whole app once per chart it synthesizes, and then
+   * resolves each object. Returns the errors (an object whose render fails renders again to throw its own error).
+   */
+  private renderAll(): string[] {
+    if (this.renderedRevision === this.revision) return this.renderErrors;
+    this.renderedRevision = this.revision;
+    try {
+      this.rendered = new Map([...this.renderFns].map(([o, render]) => [o, render()]));
+      this.renderErrors = [];
+    } catch (e) {
+      this.renderErrors = [(e as Error).message];
+    }
+    return this.renderErrors;
   }
 
   private routeObjects(): ApiObject[] {

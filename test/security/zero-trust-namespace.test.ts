@@ -483,6 +483,18 @@ describe('ZeroTrustNamespace: migration', () => {
     expect(() => Testing.synth(c3)).not.toThrow();
   });
 
+  test('each synthesis reads the app afresh: a DestinationRule added after a synth is checked by the next', () => {
+    const { chart: c } = shop();
+    expect(() => Testing.synth(c)).not.toThrow();
+    new ApiObject(c, 'LegacyRule', {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'backend-legacy', namespace: 'payments' },
+      spec: { host: '*.shop.svc.cluster.local', trafficPolicy: { tls: { mode: 'SIMPLE' } } },
+    });
+    expect(() => Testing.synth(c)).toThrow(/DestinationRule 'backend-legacy' sets trafficPolicy.tls.mode SIMPLE for \*.shop.svc.cluster.local/);
+  });
+
   test('a DestinationRule may disable TLS on a port that accepts plaintext', () => {
     const { chart: c, backend } = shop();
     backend.acceptPlaintextOnPort(9090, { fromNamespaces: ['monitoring'] });
