@@ -1,6 +1,6 @@
 import { ApiObject, Chart, JsonPatch, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { configError } from '../_errors';
 import { isDnsLabel, requireDnsLabel, requireInteger } from '../_validate';
 import { UniqueNames } from './_names';
@@ -135,13 +135,18 @@ interface Connection {
 
 interface Registry {
   readonly namespaces: Map<string, ZeroTrustNamespace>;
-  readonly connections: Connection[];
+  /** The declared calls, by the caller's namespace. */
+  readonly connections: Map<string, Connection[]>;
   /** The app's objects as this synthesis validates them, read once for all the namespaces. */
   scan?: AppScan;
 }
 
 interface AppScan {
   readonly namespaces: ApiObject[];
+  /** Each object's position in the construct tree, the order cdk8s emits objects in when nothing depends on them. */
+  readonly position: Map<ApiObject, number>;
+  /** What something depends on: emitted when its dependant is, whatever its position. */
+  readonly dependencyTargets: Set<IConstruct>;
   /** The namespaced objects by namespace. */
   readonly byNamespace: Map<string, ApiObject[]>;
   /** The DestinationRules by the namespace of the host they configure. */
@@ -153,7 +158,7 @@ const REGISTRY = Symbol.for('cdk8s-istio.ZeroTrustNamespace');
 function registry(scope: Construct): Registry {
   const root = scope.node.root as any;
   if (!root[REGISTRY]) {
-    const reg: Registry = { namespaces: new Map(), connections: [] };
+    const reg: Registry = { namespaces: new Map(), connections: new Map() };
     Object.defineProperty(root, REGISTRY, { value: reg, enumerable: false });
     // cdk8s validates the root before anything under it, so every synthesis starts with a fresh scan: the app may
     // have changed since the last one.
@@ -166,9 +171,11 @@ function registry(scope: Construct): Registry {
 function appScan(scope: Construct, clusterDomain: string): AppScan {
   const reg = registry(scope);
   if (reg.scan) return reg.scan;
-  const scan: AppScan = { namespaces: [], byNamespace: new Map(), destinationRules: new Map() };
+  const scan: AppScan = { namespaces: [], position: new Map(), dependencyTargets: new Set(), byNamespace: new Map(), destinationRules: new Map() };
   for (const c of scope.node.root.node.findAll()) {
+    for (const d of c.node.dependencies) scan.dependencyTargets.add(d);
     if (!(c instanceof ApiObject)) continue;
+    scan.position.set(c, scan.position.size);
     if (c.kind === 'Namespace' && c.apiVersion === 'v1') scan.namespaces.push(c);
     if (c.kind === 'DestinationRule' && c.apiVersion.startsWith('networking.istio.io/')) {
       const spec = safeJson(c)?.spec;
@@ -457,7 +464,9 @@ export class ZeroTrustNamespace extends Construct {
 
   /** @internal Records a declared call, for the caller's NetworkPolicy egress and Sidecar. */
   public _connect(connection: Connection): void {
-    registry(this).connections.push(connection);
+    const connections = registry(this).connections;
+    if (!connections.has(connection.callerNamespace)) connections.set(connection.callerNamespace, []);
+    connections.get(connection.callerNamespace)!.push(connection);
   }
 
   /** @internal The egress rules of declared calls from `workload` (or from the namespace's other callers). */
@@ -466,8 +475,8 @@ export class ZeroTrustNamespace extends Construct {
   }
 
   private connectionsFrom(workload: ZeroTrustWorkload | undefined): NetRule[] {
-    return registry(this).connections
-      .filter(c => c.callerNamespace === this.namespaceName && c.callerWorkload === workload)
+    return (registry(this).connections.get(this.namespaceName) ?? [])
+      .filter(c => c.callerWorkload === workload)
       .map(c => ({ peers: c.to, ports: c.ports }));
   }
 
@@ -488,8 +497,8 @@ export class ZeroTrustNamespace extends Construct {
   }
 
   private sidecarHosts(mesh: Mesh): string[] {
-    const called = registry(this).connections
-      .filter(c => c.callerNamespace === this.namespaceName && c.destinationNamespace !== this.namespaceName)
+    const called = (registry(this).connections.get(this.namespaceName) ?? [])
+      .filter(c => c.destinationNamespace !== this.namespaceName)
       .map(c => c.destinationNamespace);
     const namespaces = [...new Set([mesh.rootNamespace, ...called, ...this.egressNamespaces])].filter(n => n !== this.namespaceName);
     return ['./*', ...namespaces.map(n => `${n}/*`)];
@@ -505,10 +514,13 @@ export class ZeroTrustNamespace extends Construct {
       }
     }
     const objects = scan.byNamespace.get(this.namespaceName) ?? [];
+    const namespacePosition = scan.position.get(this.namespace)!;
     for (const o of objects) {
-      // The Namespace goes first, so `kubectl apply -f` creates it before what lives in it.
       if (o === this.namespace) continue;
-      if (Chart.of(o) === chart) o.node.addDependency(this.namespace);
+      // The Namespace goes first, so `kubectl apply -f` creates it before what lives in it. Only what could come out
+      // before it needs the dependency: objects ahead of it in the tree, and objects emitted with their dependants.
+      const early = scan.position.get(o)! < namespacePosition || scan.dependencyTargets.has(o);
+      if (early && Chart.of(o) === chart) o.node.addDependency(this.namespace);
       if (this.sidecar && o !== this.sidecar && o.kind === 'Sidecar' && o.apiVersion.startsWith('networking.istio.io/')) {
         const spec = safeJson(o)?.spec;
         if (spec && !spec.workloadSelector) {

@@ -48,6 +48,20 @@ describe('ZeroTrustNamespace: sidecar mode', () => {
     expect(m[0].metadata.namespace).toBeUndefined();
   });
 
+  test('the Namespace also comes before objects defined after it that an earlier object depends on', () => {
+    // GIVEN an early ConfigMap that depends on one defined after the ZeroTrustNamespace: cdk8s emits a dependency
+    // with its dependant, ahead of its own place in the tree
+    const c = chart();
+    const early = new ApiObject(c, 'Early', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'early' } });
+    new ZeroTrustNamespace(c, 'ZeroTrust');
+    const late = new ApiObject(c, 'Late', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'late' } });
+    early.node.addDependency(late);
+    // THEN
+    const names = synth(c).map(o => `${o.kind}/${o.metadata.name}`);
+    expect(names.indexOf('Namespace/shop')).toBe(0);
+    expect(names.indexOf('ConfigMap/late')).toBeLessThan(names.indexOf('ConfigMap/early'));
+  });
+
   test('NetworkPolicy: default deny, what the mesh needs, and both sides of each declared call', () => {
     const { chart: c, frontend, backend } = shop();
     backend.allowFrom(frontend, { methods: ['GET'], ports: [8080] });
