@@ -245,8 +245,8 @@ export class AuthorizationPolicy extends Construct {
   }
 
   private transformed(): any[] {
-    const rules = this.renderedRules.map(r => JSON.parse(JSON.stringify(r)));
-    return this.ruleTransform ? this.ruleTransform(rules) : rules;
+    // A transform gets copies, so it cannot change the rules it rewrites for the next synthesis.
+    return this.ruleTransform ? this.ruleTransform(this.renderedRules.map(r => JSON.parse(JSON.stringify(r)))) : this.renderedRules;
   }
 
   private render(): any {
