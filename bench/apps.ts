@@ -49,7 +49,7 @@ export function manifestsByChart(app: App): Map<string, any[]> {
   return new Map(app.charts.map(c => [c.node.id, c.toJson()]));
 }
 
-/** The same objects as plain ApiObjects, one chart per namespace. */
+/** The same objects as plain ApiObjects, in the same charts. */
 export function baselineApp(manifests: Map<string, any[]>): App {
   const app = new App({ outdir: '/tmp/cdk8s-istio-bench' });
   for (const [id, objects] of manifests) {
