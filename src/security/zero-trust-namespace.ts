@@ -534,7 +534,7 @@ export class ZeroTrustNamespace extends Construct {
         }
       }
     }
-    errors.push(...this.destinationRuleErrors(scan, mesh));
+    errors.push(...this.destinationRuleErrors(scan));
     const requestAuthentications = [this.namespaceName, mesh.rootNamespace]
       .some(n => (scan.byNamespace.get(n) ?? []).some(o => o.kind === 'RequestAuthentication'));
     for (const w of this.workloadList) {
@@ -546,7 +546,7 @@ export class ZeroTrustNamespace extends Construct {
   }
 
   /** Under STRICT, DestinationRules towards this namespace must let clients speak Istio mutual TLS. */
-  private destinationRuleErrors(scan: AppScan, mesh: Mesh): string[] {
+  private destinationRuleErrors(scan: AppScan): string[] {
     if (this.mtlsMode !== MtlsMode.STRICT) return [];
     const errors: string[] = [];
     const plaintextPorts = new Set(this.workloadList.flatMap(w => w._plaintextPorts));
