@@ -141,6 +141,12 @@ interface Registry {
   scan?: AppScan;
 }
 
+/** A DestinationRule of the app, with its synthesized spec. */
+interface ScannedRule {
+  readonly object: ApiObject;
+  readonly spec: any;
+}
+
 interface AppScan {
   readonly namespaces: ApiObject[];
   /** Each object's position in the construct tree, the order cdk8s emits objects in when nothing depends on them. */
@@ -149,8 +155,10 @@ interface AppScan {
   readonly dependencyTargets: Set<IConstruct>;
   /** The namespaced objects by namespace. */
   readonly byNamespace: Map<string, ApiObject[]>;
-  /** The DestinationRules by the namespace of the host they configure. */
-  readonly destinationRules: Map<string, { readonly object: ApiObject; readonly spec: any }[]>;
+  /** The DestinationRules with their spec. */
+  readonly destinationRules: ScannedRule[];
+  /** The DestinationRules by the namespace of the host they configure, per cluster domain (meshes may differ). */
+  readonly destinationRulesByNamespace: Map<string, Map<string, ScannedRule[]>>;
 }
 
 const REGISTRY = Symbol.for('cdk8s-istio.ZeroTrustNamespace');
@@ -168,10 +176,12 @@ function registry(scope: Construct): Registry {
 }
 
 /** Reads the app once per synthesis, whatever the number of namespaces (each would otherwise read all of it). */
-function appScan(scope: Construct, clusterDomain: string): AppScan {
+function appScan(scope: Construct): AppScan {
   const reg = registry(scope);
   if (reg.scan) return reg.scan;
-  const scan: AppScan = { namespaces: [], position: new Map(), dependencyTargets: new Set(), byNamespace: new Map(), destinationRules: new Map() };
+  const scan: AppScan = {
+    namespaces: [], position: new Map(), dependencyTargets: new Set(), byNamespace: new Map(), destinationRules: [], destinationRulesByNamespace: new Map(),
+  };
   for (const c of scope.node.root.node.findAll()) {
     for (const d of c.node.dependencies) scan.dependencyTargets.add(d);
     if (!(c instanceof ApiObject)) continue;
@@ -179,19 +189,34 @@ function appScan(scope: Construct, clusterDomain: string): AppScan {
     if (c.kind === 'Namespace' && c.apiVersion === 'v1') scan.namespaces.push(c);
     if (c.kind === 'DestinationRule' && c.apiVersion.startsWith('networking.istio.io/')) {
       const spec = safeJson(c)?.spec;
-      const hostNamespace = spec ? namespaceOfHost(String(spec.host ?? ''), c.metadata.namespace ?? 'default', clusterDomain) : undefined;
-      if (hostNamespace !== undefined) {
-        if (!scan.destinationRules.has(hostNamespace)) scan.destinationRules.set(hostNamespace, []);
-        scan.destinationRules.get(hostNamespace)!.push({ object: c, spec });
-      }
+      if (spec) scan.destinationRules.push({ object: c, spec });
     }
     const namespace = c.metadata.namespace;
     if (namespace === undefined) continue;
-    if (!scan.byNamespace.has(namespace)) scan.byNamespace.set(namespace, []);
-    scan.byNamespace.get(namespace)!.push(c);
+    pushTo(scan.byNamespace, namespace, c);
   }
   reg.scan = scan;
   return scan;
+}
+
+/** The scan's DestinationRules towards Services of `namespace`, indexed once per cluster domain. */
+function destinationRulesTowards(scan: AppScan, namespace: string, clusterDomain: string): ScannedRule[] {
+  let index = scan.destinationRulesByNamespace.get(clusterDomain);
+  if (!index) {
+    index = new Map();
+    for (const rule of scan.destinationRules) {
+      const hostNamespace = namespaceOfHost(String(rule.spec.host ?? ''), rule.object.metadata.namespace ?? 'default', clusterDomain);
+      if (hostNamespace !== undefined) pushTo(index, hostNamespace, rule);
+    }
+    scan.destinationRulesByNamespace.set(clusterDomain, index);
+  }
+  return index.get(namespace) ?? [];
+}
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 /** The namespace of the Services `host` names (`name.ns`, `*.ns.svc.<domain>`, ...), or undefined for other hosts. */
@@ -464,9 +489,7 @@ export class ZeroTrustNamespace extends Construct {
 
   /** @internal Records a declared call, for the caller's NetworkPolicy egress and Sidecar. */
   public _connect(connection: Connection): void {
-    const connections = registry(this).connections;
-    if (!connections.has(connection.callerNamespace)) connections.set(connection.callerNamespace, []);
-    connections.get(connection.callerNamespace)!.push(connection);
+    pushTo(registry(this).connections, connection.callerNamespace, connection);
   }
 
   /** @internal The egress rules of declared calls from `workload` (or from the namespace's other callers). */
@@ -507,7 +530,7 @@ export class ZeroTrustNamespace extends Construct {
   private validate(mesh: Mesh): string[] {
     const errors: string[] = [];
     const chart = Chart.of(this);
-    const scan = appScan(this, mesh.clusterDomain);
+    const scan = appScan(this);
     for (const o of scan.namespaces) {
       if (o !== this.namespace && o.name === this.namespaceName) {
         errors.push(`${o.node.path} defines Namespace '${this.namespaceName}' too: remove it; the ZeroTrustNamespace creates it with the mesh labels`);
@@ -534,7 +557,7 @@ export class ZeroTrustNamespace extends Construct {
         }
       }
     }
-    errors.push(...this.destinationRuleErrors(scan));
+    errors.push(...this.destinationRuleErrors(scan, mesh.clusterDomain));
     const requestAuthentications = [this.namespaceName, mesh.rootNamespace]
       .some(n => (scan.byNamespace.get(n) ?? []).some(o => o.kind === 'RequestAuthentication'));
     for (const w of this.workloadList) {
@@ -546,11 +569,11 @@ export class ZeroTrustNamespace extends Construct {
   }
 
   /** Under STRICT, DestinationRules towards this namespace must let clients speak Istio mutual TLS. */
-  private destinationRuleErrors(scan: AppScan): string[] {
+  private destinationRuleErrors(scan: AppScan, clusterDomain: string): string[] {
     if (this.mtlsMode !== MtlsMode.STRICT) return [];
     const errors: string[] = [];
     const plaintextPorts = new Set(this.workloadList.flatMap(w => w._plaintextPorts));
-    for (const { object: o, spec } of scan.destinationRules.get(this.namespaceName) ?? []) {
+    for (const { object: o, spec } of destinationRulesTowards(scan, this.namespaceName, clusterDomain)) {
       const check = (policy: any, at: string) => {
         if (!policy) return;
         const mode = policy.tls?.mode;

@@ -1,7 +1,7 @@
 import { ApiObject, Testing } from 'cdk8s';
 import { RESOURCES, ambientShop, byKind, chart, deployment, one, securityObjects, shop, synth } from './fixtures';
 import {
-  AuthorizationEvaluator, CanaryService, Caller, Condition, DataplaneMode, EgressControl, Host, MigrationPhase, MtlsMode,
+  AuthorizationEvaluator, CanaryService, Caller, Condition, DataplaneMode, EgressControl, Host, Mesh, MigrationPhase, MtlsMode,
   ResilientUpstream, ServiceIdentity, Source, Waypoint, WorkloadSelector, ZeroTrustNamespace,
 } from '../../src';
 
@@ -507,6 +507,25 @@ describe('ZeroTrustNamespace: migration', () => {
       spec: { host: '*.shop.svc.cluster.local', trafficPolicy: { tls: { mode: 'SIMPLE' } } },
     });
     expect(() => Testing.synth(c)).toThrow(/DestinationRule 'backend-legacy' sets trafficPolicy.tls.mode SIMPLE for \*.shop.svc.cluster.local/);
+  });
+
+  test('each namespace reads DestinationRule hosts in its own Mesh\'s cluster domain', () => {
+    // GIVEN two charts, each with its own Mesh, and a rule towards the second namespace in its cluster domain
+    const app = Testing.app();
+    const first = chart({}, 'shop', app);
+    new Mesh(first, 'Mesh');
+    new ZeroTrustNamespace(first, 'ZeroTrust');
+    const second = chart({}, 'billing', app);
+    new Mesh(second, 'Mesh', { clusterDomain: 'corp.internal' });
+    new ZeroTrustNamespace(second, 'ZeroTrust');
+    new ApiObject(second, 'LegacyRule', {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'ledger-legacy' },
+      spec: { host: 'ledger.billing.svc.corp.internal', trafficPolicy: { tls: { mode: 'DISABLE' } } },
+    });
+    // THEN
+    expect(() => Testing.synth(first)).toThrow(/DestinationRule 'ledger-legacy' sets trafficPolicy.tls.mode DISABLE for ledger.billing.svc.corp.internal, which STRICT mutual TLS in namespace 'billing' refuses/);
   });
 
   test('a DestinationRule may disable TLS on a port that accepts plaintext', () => {
