@@ -180,7 +180,12 @@ function appScan(scope: Construct): AppScan {
   const reg = registry(scope);
   if (reg.scan) return reg.scan;
   const scan: AppScan = {
-    namespaces: [], position: new Map(), dependencyTargets: new Set(), byNamespace: new Map(), destinationRules: [], destinationRulesByNamespace: new Map(),
+    namespaces: [],
+    position: new Map(),
+    dependencyTargets: new Set(),
+    byNamespace: new Map(),
+    destinationRules: [],
+    destinationRulesByNamespace: new Map(),
   };
   for (const c of scope.node.root.node.findAll()) {
     for (const d of c.node.dependencies) scan.dependencyTargets.add(d);
