@@ -7,17 +7,7 @@ import { AnalysisMeshConfig } from './analysis-mesh-config';
 import { AnalysisReport } from './analysis-report';
 import { AnalysisLevel, AnalysisSuppression } from './finding';
 import { MeshAnalyzer } from './mesh-analyzer';
-
-/** Where a command writes: standard output and standard error, replaceable in tests. */
-export interface CommandStreams {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-}
-
-const STDIO: CommandStreams = {
-  out: text => process.stdout.write(text),
-  err: text => process.stderr.write(text),
-};
+import { CommandStreams, OptionSpec, STDIO, UsageError, parseArgs } from '../_cli';
 
 export const ANALYZE_USAGE = `Usage: cdk8s-istio analyze [options] FILE...
 
@@ -39,48 +29,12 @@ FILE may be a YAML or JSON file, a directory (its .yaml, .yml and .json files, r
 Exit status: 0 when no finding reaches the fail level, 1 when one does, 2 for usage or input errors.
 `;
 
-class UsageError extends Error {}
-
-const VALUED = ['--mesh-config', '--output', '--fail-level', '--output-threshold', '--suppress', '--default-namespace', '--analyzer'];
-const REPEATABLE = ['--suppress', '--analyzer'];
-const SWITCHES = ['--complete', '--list-analyzers'];
-
-interface Parsed {
-  readonly files: string[];
-  readonly values: Map<string, string[]>;
-  readonly switches: Set<string>;
-  readonly help: boolean;
-}
-
-function parse(args: string[]): Parsed {
-  const files: string[] = [];
-  const values = new Map<string, string[]>();
-  const switches = new Set<string>();
-  let help = false;
-  for (let i = 0; i < args.length; i++) {
-    const raw = args[i];
-    if (raw === '-h' || raw === '--help') {
-      help = true;
-      continue;
-    }
-    if (raw === '-' || !raw.startsWith('-')) {
-      files.push(raw);
-      continue;
-    }
-    const eq = raw.indexOf('=');
-    const name = raw === '-o' ? '--output' : eq > 0 ? raw.slice(0, eq) : raw;
-    if (SWITCHES.includes(name)) {
-      switches.add(name);
-      continue;
-    }
-    if (!VALUED.includes(name)) throw new UsageError(`unknown option ${name}`);
-    const value = eq > 0 && raw !== '-o' ? raw.slice(eq + 1) : args[++i];
-    if (value === undefined) throw new UsageError(`${name} needs a value`);
-    if (values.has(name) && !REPEATABLE.includes(name)) throw new UsageError(`${name} given twice`);
-    values.set(name, [...(values.get(name) ?? []), value]);
-  }
-  return { files, values, switches, help };
-}
+const OPTIONS: OptionSpec = {
+  valued: ['--mesh-config', '--output', '--fail-level', '--output-threshold', '--suppress', '--default-namespace', '--analyzer'],
+  repeatable: ['--suppress', '--analyzer'],
+  switches: ['--complete', '--list-analyzers'],
+  aliases: { '-o': '--output' },
+};
 
 function level(option: string, value: string | undefined, fallback: AnalysisLevel): AnalysisLevel {
   if (value === undefined) return fallback;
@@ -133,7 +87,7 @@ function readManifests(files: string[], stdin: () => string): any[] {
  */
 export function runAnalyzeCommand(args: string[], streams: CommandStreams = STDIO, stdin: () => string = () => fs.readFileSync(0, 'utf8')): number {
   try {
-    const parsed = parse(args);
+    const parsed = parseArgs(args, OPTIONS);
     if (parsed.help) {
       streams.out(ANALYZE_USAGE);
       return 0;

@@ -5,13 +5,8 @@ import * as path from 'path';
 import { loadAll } from 'js-yaml';
 import { ManifestReadOptions, MeshDiagram } from './mesh-diagram';
 import { TrafficPlan } from './traffic-plan';
-import type { CommandStreams } from '../analysis/cli';
+import { CommandStreams, OptionSpec, STDIO, UsageError, parseArgs } from '../_cli';
 import { AnalysisFinding, AnalysisLevel } from '../analysis/finding';
-
-const STDIO: CommandStreams = {
-  out: text => process.stdout.write(text),
-  err: text => process.stderr.write(text),
-};
 
 const READ_FLAGS = `
   --trust-domain DOMAIN     trust domain of workload identities (default cluster.local)
@@ -36,43 +31,13 @@ allow-list and the findings of the mesh analysis.
   --findings FILE           list these findings instead of analyzing: the JSON of cdk8s-istio analyze -o json
   --no-analysis             leave the analysis out${READ_FLAGS}`;
 
-class UsageError extends Error {}
+/** The options of both commands: reading manifests, and where the output goes. */
+const READ_OPTIONS = ['--trust-domain', '--cluster-domain', '--root-namespace', '--output'];
 
+/** A command's parsed line: the operands, and each option's value (the last one given). */
 interface Parsed {
   readonly files: string[];
   readonly flags: Map<string, string>;
-  readonly help: boolean;
-}
-
-const ALIASES: { [flag: string]: string } = { '-o': '--output', '-f': '--format' };
-const SWITCHES = ['--no-analysis'];
-
-function parse(args: string[], valued: string[]): Parsed {
-  const files: string[] = [];
-  const flags = new Map<string, string>();
-  let help = false;
-  for (let i = 0; i < args.length; i++) {
-    const raw = args[i];
-    if (raw === '-h' || raw === '--help') {
-      help = true;
-      continue;
-    }
-    if (raw === '-' || !raw.startsWith('-')) {
-      files.push(raw);
-      continue;
-    }
-    const [name, inline] = raw.includes('=') ? [raw.slice(0, raw.indexOf('=')), raw.slice(raw.indexOf('=') + 1)] : [raw, undefined];
-    const flag = ALIASES[name] ?? name;
-    if (SWITCHES.includes(flag) && valued.includes(flag)) {
-      flags.set(flag, 'true');
-      continue;
-    }
-    if (!valued.includes(flag)) throw new UsageError(`unknown option ${name}`);
-    const value = inline ?? args[++i];
-    if (value === undefined) throw new UsageError(`${name} needs a value`);
-    flags.set(flag, value);
-  }
-  return { files, flags, help };
 }
 
 function manifestFiles(target: string): string[] {
@@ -128,14 +93,18 @@ function write(flags: Map<string, string>, text: string, streams: CommandStreams
   else streams.out(text);
 }
 
-function run(usage: string, args: string[], valued: string[], streams: CommandStreams, body: (p: Parsed) => string): number {
+function run(usage: string, args: string[], options: OptionSpec, streams: CommandStreams, body: (p: Parsed) => string): number {
   try {
-    const parsed = parse(args, [...valued, '--trust-domain', '--cluster-domain', '--root-namespace', '--output']);
+    const valued = [...options.valued, ...READ_OPTIONS];
+    // These commands have always taken the last value of an option given twice.
+    const parsed = parseArgs(args, { ...options, valued, repeatable: valued, aliases: { '-o': '--output', '-f': '--format' } });
     if (parsed.help) {
       streams.out(usage);
       return 0;
     }
-    write(parsed.flags, body(parsed), streams);
+    const flags = new Map([...parsed.values].map(([name, values]) => [name, values[values.length - 1]]));
+    for (const s of parsed.switches) flags.set(s, 'true');
+    write(flags, body({ files: parsed.files, flags }), streams);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
@@ -152,7 +121,7 @@ function run(usage: string, args: string[], valued: string[], streams: CommandSt
  * @returns the exit code
  */
 export function runGraphCommand(args: string[], streams: CommandStreams = STDIO): number {
-  return run(GRAPH_USAGE, args, ['--format'], streams, ({ files, flags }) => {
+  return run(GRAPH_USAGE, args, { valued: ['--format'] }, streams, ({ files, flags }) => {
     const format = flags.get('--format') ?? 'mermaid';
     if (!['mermaid', 'dot', 'markdown'].includes(format)) throw new UsageError(`--format got '${format}': use mermaid, dot or markdown`);
     const diagram = MeshDiagram.fromManifests(readManifests(files), readOptions(flags));
@@ -165,7 +134,7 @@ export function runGraphCommand(args: string[], streams: CommandStreams = STDIO)
  * @returns the exit code
  */
 export function runPlanCommand(args: string[], streams: CommandStreams = STDIO): number {
-  return run(PLAN_USAGE, args, ['--title', '--findings', '--no-analysis'], streams, ({ files, flags }) => {
+  return run(PLAN_USAGE, args, { valued: ['--title', '--findings'], switches: ['--no-analysis'] }, streams, ({ files, flags }) => {
     const findingsFile = flags.get('--findings');
     if (findingsFile && flags.has('--no-analysis')) throw new UsageError('give --findings or --no-analysis, not both');
     const findings = findingsFile ? readFindings(findingsFile) : undefined;
