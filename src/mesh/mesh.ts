@@ -107,7 +107,7 @@ export class Mesh extends Construct {
    * The settings in force for `scope`: the nearest Mesh defined on it or an ancestor, otherwise the defaults.
    */
   public static of(scope: IConstruct): Mesh {
-    for (const s of [...scope.node.scopes].reverse()) {
+    for (let s: IConstruct | undefined = scope; s; s = s.node.scope) {
       const found = (s as any)[MESH] as Mesh | undefined;
       if (found) return found;
     }

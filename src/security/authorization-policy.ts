@@ -224,6 +224,14 @@ export class AuthorizationPolicy extends Construct {
     this.push(rule, this.checkRule(rule, `rules[${this.ruleList.length}]`));
   }
 
+  /**
+   * @internal Adds a rule its caller has checked and rendered already, naming fields its own way in errors (the
+   * placement decides the ambient L4/L7 question there too).
+   */
+  public _addCheckedRule(rule: AuthorizationRule, rendered: any): void {
+    this.push(rule, rendered);
+  }
+
   /** @internal Rewrites the rendered rules when the spec is produced (for facts known only later). */
   public _transformRules(transform: (rules: any[]) => any[]): void {
     this.ruleTransform = transform;

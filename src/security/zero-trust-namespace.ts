@@ -2,6 +2,7 @@ import { ApiObject, Chart, JsonPatch, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import { Construct, IConstruct } from 'constructs';
 import { configError } from '../_errors';
+import { synthesizedSpec } from '../_spec-source';
 import { isDnsLabel, requireDnsLabel, requireInteger } from '../_validate';
 import { UniqueNames } from './_names';
 import {
@@ -193,7 +194,7 @@ function appScan(scope: Construct): AppScan {
     scan.position.set(c, scan.position.size);
     if (c.kind === 'Namespace' && c.apiVersion === 'v1') scan.namespaces.push(c);
     if (c.kind === 'DestinationRule' && c.apiVersion.startsWith('networking.istio.io/')) {
-      const spec = safeJson(c)?.spec;
+      const spec = synthesizedSpec(c);
       if (spec) scan.destinationRules.push({ object: c, spec });
     }
     const namespace = c.metadata.namespace;
@@ -548,9 +549,9 @@ export class ZeroTrustNamespace extends Construct {
       // The Namespace goes first, so `kubectl apply -f` creates it before what lives in it. Only what could come out
       // before it needs the dependency: objects ahead of it in the tree, and objects emitted with their dependants.
       const early = scan.position.get(o)! < namespacePosition || scan.dependencyTargets.has(o);
-      if (early && Chart.of(o) === chart) o.node.addDependency(this.namespace);
+      if (early && o.chart === chart) o.node.addDependency(this.namespace);
       if (this.sidecar && o !== this.sidecar && o.kind === 'Sidecar' && o.apiVersion.startsWith('networking.istio.io/')) {
-        const spec = safeJson(o)?.spec;
+        const spec = synthesizedSpec(o);
         if (spec && !spec.workloadSelector) {
           errors.push(`${o.node.path} is a namespace-wide Sidecar of '${this.namespaceName}' too, and Istio uses only one: set limitSidecarEgress: false on the ZeroTrustNamespace (the other Sidecar limits egress), or remove it`);
         }
@@ -596,15 +597,6 @@ export class ZeroTrustNamespace extends Construct {
       for (const s of spec.subsets ?? []) check(s.trafficPolicy, `subsets.${s.name}.trafficPolicy`);
     }
     return errors;
-  }
-}
-
-function safeJson(o: ApiObject): any {
-  try {
-    return o.toJson();
-  } catch {
-    // Its own construct reports the problem when the chart is synthesized.
-    return undefined;
   }
 }
 
@@ -956,7 +948,7 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
     const zt = this.zeroTrustNamespace;
     const prop = action === AuthorizationAction.ALLOW ? 'allow' : 'deny';
     // Everything is checked before anything is created: a refused rule leaves no half-built policy behind.
-    renderRule(this, props, rule, action === AuthorizationAction.ALLOW);
+    const rendered = renderRule(this, props, rule, action === AuthorizationAction.ALLOW);
     if (options.name !== undefined) requireDnsLabel(this, 'name', options.name);
     const placement = this.placement(ruleNeedsL7(rule), prop);
     const sources = (rule.from ?? []).map(s => s.toSource());
@@ -974,10 +966,10 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
       namespace: zt.namespaceName,
       ...placement,
       action,
-      rules: [rule],
       dryRun: options.dryRun ?? zt.dryRun,
       dataplaneMode: zt.dataplaneMode,
     });
+    policy._addCheckedRule(rule, rendered);
     if (ruleUsesJwt(rule)) this._usesJwt = true;
     if (action === AuthorizationAction.ALLOW) this.connect(sources, rule);
     return policy;

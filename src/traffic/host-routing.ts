@@ -3,6 +3,7 @@ import { Construct, IConstruct } from 'constructs';
 import { appRegistry } from '../_app-registry';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
+import { registerSpecSource } from '../_spec-source';
 import { requirePercent } from '../_validate';
 import { renderHttpRoute } from './_gateway-api';
 import { RouteEntry, RoutingModel, buildRoutingModel } from './_routing-model';
@@ -473,11 +474,9 @@ export class HostRouting extends Construct {
   }
 
   private object(id: string, gvk: { apiVersion: string; kind: string }, name: string, render: () => any): ApiObject {
-    const obj: ApiObject = new ApiObject(this, id, {
-      ...gvk,
-      metadata: { namespace: this.namespace, name },
-      spec: Lazy.any({ produce: () => this.renderAll().length ? render() : this.rendered.get(obj) }),
-    });
+    const produce = () => this.renderAll().length ? render() : this.rendered.get(obj);
+    const obj: ApiObject = new ApiObject(this, id, { ...gvk, metadata: { namespace: this.namespace, name }, spec: Lazy.any({ produce }) });
+    registerSpecSource(obj, produce);
     this.renderFns.set(obj, render);
     return obj;
   }

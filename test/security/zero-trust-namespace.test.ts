@@ -1,8 +1,8 @@
-import { ApiObject, Testing } from 'cdk8s';
+import { ApiObject, JsonPatch, Testing } from 'cdk8s';
 import { RESOURCES, ambientShop, byKind, chart, deployment, one, securityObjects, shop, synth } from './fixtures';
 import {
   AuthorizationEvaluator, CanaryService, Caller, Condition, DataplaneMode, EgressControl, Host, Mesh, MigrationPhase, MtlsMode,
-  ResilientUpstream, ServiceIdentity, Source, Waypoint, WorkloadSelector, ZeroTrustNamespace,
+  ResilientUpstream, ServiceIdentity, Source, UpstreamTls, Waypoint, WorkloadSelector, ZeroTrustNamespace,
 } from '../../src';
 
 const BACKEND = { 'cdk8s.io/metadata.addr': 'shop-backend-c8459dcf' };
@@ -486,6 +486,14 @@ describe('ZeroTrustNamespace: migration', () => {
       spec: { host: 'backend', trafficPolicy: { tls: { mode: 'DISABLE' } } },
     });
     expect(() => Testing.synth(c2)).toThrow(/DestinationRule 'backend-legacy' sets trafficPolicy.tls.mode DISABLE for backend, which STRICT mutual TLS in namespace 'shop' refuses: use ISTIO_MUTUAL/);
+    // The patterns' own DestinationRules are read without synthesizing them, unless an escape hatch patched them.
+    const c4 = shop().chart;
+    new ResilientUpstream(c4, 'Backend', { host: Host.service(c4, 'backend', 'shop'), tls: UpstreamTls.simple() });
+    expect(() => synth(c4)).toThrow(/DestinationRule 'backend' sets trafficPolicy.tls.mode SIMPLE for backend.shop.svc.cluster.local/);
+    const c5 = shop().chart;
+    const upstream = new ResilientUpstream(c5, 'Backend', { host: Host.service(c5, 'backend', 'shop') });
+    upstream.routing.destinationRule!.addJsonPatch(JsonPatch.add('/spec/trafficPolicy/tls', { mode: 'DISABLE' }));
+    expect(() => synth(c5)).toThrow(/DestinationRule 'backend' sets trafficPolicy.tls.mode DISABLE for backend.shop.svc.cluster.local/);
     // In phase 1 the namespace accepts plaintext: no error.
     const c3 = shop({}, { migrationPhase: MigrationPhase.ACCEPT_PLAINTEXT }).chart;
     new ApiObject(c3, 'LegacyRule', {
