@@ -77,7 +77,7 @@ project.addTask('import', {
 project.gitattributes.addAttributes('/src/imports/**', 'linguist-generated');
 
 project.addTask('bench', {
-  description: 'Synthesis benchmark against a plain ApiObject baseline (BENCH_SIZES, BENCH_RUNS to change the runs)',
+  description: 'Synthesis benchmark against a plain ApiObject baseline (BENCH_SIZES, BENCH_ROUNDS and BENCH_RUNS change the sizes and runs)',
   exec: 'ts-node --transpile-only --project test/tsconfig.json bench/synth-bench.ts',
   receiveArgs: true,
 });

@@ -1,13 +1,18 @@
 // `npm run bench`: synthesis time of the patterns against plain ApiObjects creating the same objects, per app size,
-// each measured in a fresh process (median of several runs after a warm-up), plus the offline analysis of the
-// largest app. The last line printed is one JSON object with the results.
+// plus the offline analysis of the largest app. Timings come from fresh processes that alternate between the two
+// variants (so a machine that slows down mid-run slows both), each taking a warm-up and then several runs; a figure
+// is the median of every run. Peak RSS comes from another fresh process doing one synthesis, as `cdk8s synth` does.
+// The last line printed is one JSON object with the results.
 import { execFileSync } from 'child_process';
 import * as os from 'os';
 import { MeshAnalyzer } from '../src';
 import { baselineApp, manifestsByChart, patternApp } from './apps';
 
 const SIZES = (process.env.BENCH_SIZES ?? '100,1000,5000').split(',').map(Number);
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+/** Processes per variant and size; they alternate with the other variant's. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Timed runs per process, after its warm-up. */
+const RUNS = Number(process.env.BENCH_RUNS ?? 2);
 
 interface Sample { readonly ms: number; readonly objects: number; readonly rssMb: number }
 
@@ -16,29 +21,31 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** One measurement in this process: build and synthesize `variant` at `size`, `runs` times after a warm-up. */
+/** One synthesis of `variant` at `size`: its time, and the process's peak RSS so far. */
+function synthesize(variant: string, size: number): Sample {
+  let start: bigint;
+  let yaml: string;
+  if (variant === 'patterns') {
+    start = process.hrtime.bigint();
+    yaml = patternApp(size).synthYaml();
+  } else {
+    // The baseline's input objects are prepared outside the timed section.
+    const manifests = manifestsByChart(patternApp(size));
+    (global as any).gc?.();
+    start = process.hrtime.bigint();
+    yaml = baselineApp(manifests).synthYaml();
+  }
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  return { ms, objects: yaml.split('\n---\n').length, rssMb: process.resourceUsage().maxRSS / 1024 };
+}
+
+/** `runs` timed syntheses after a warm-up, each after collecting the previous one's garbage. */
 function measure(variant: string, size: number, runs: number): Sample[] {
   const samples: Sample[] = [];
   for (let r = -1; r < runs; r++) {
-    // Collect the previous run's garbage so the peak RSS is one synthesis's, not the sum of several.
     (global as any).gc?.();
-    let ms: number;
-    let objects: number;
-    if (variant === 'patterns') {
-      const start = process.hrtime.bigint();
-      const app = patternApp(size);
-      const yaml = app.synthYaml();
-      ms = Number(process.hrtime.bigint() - start) / 1e6;
-      objects = yaml.split('\n---\n').length;
-    } else {
-      // The baseline's input objects are prepared outside the timed section.
-      const manifests = manifestsByChart(patternApp(size));
-      const start = process.hrtime.bigint();
-      const yaml = baselineApp(manifests).synthYaml();
-      ms = Number(process.hrtime.bigint() - start) / 1e6;
-      objects = yaml.split('\n---\n').length;
-    }
-    if (r >= 0) samples.push({ ms, objects, rssMb: process.resourceUsage().maxRSS / 1024 });
+    const sample = synthesize(variant, size);
+    if (r >= 0) samples.push(sample);
   }
   return samples;
 }
@@ -56,24 +63,34 @@ function measureAnalysis(size: number, runs: number): Sample[] {
   return samples;
 }
 
-function child(variant: string, size: number): Sample[] {
-  const out = execFileSync(process.execPath, ['--expose-gc', ...process.execArgv, __filename, '--child', variant, String(size)], {
+function child(mode: string, variant: string, size: number): Sample[] {
+  const out = execFileSync(process.execPath, ['--expose-gc', ...process.execArgv, __filename, '--child', mode, variant, String(size)], {
     encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: process.env,
   });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
+function runChild(mode: string, variant: string, size: number): Sample[] {
+  if (mode === 'rss') return [synthesize(variant, size)];
+  if (variant === 'analysis') return measureAnalysis(size, Math.max(RUNS, 3));
+  return measure(variant, size, RUNS);
+}
+
 function main(): void {
   const args = process.argv.slice(2);
   if (args[0] === '--child') {
-    const size = Number(args[2]);
-    process.stdout.write(`${JSON.stringify(args[1] === 'analysis' ? measureAnalysis(size, RUNS) : measure(args[1], size, RUNS))}\n`);
+    process.stdout.write(`${JSON.stringify(runChild(args[1], args[2], Number(args[3])))}\n`);
     return;
   }
   const results = [];
+  const baselineRss: number[] = [];
   for (const size of SIZES) {
-    const patterns = child('patterns', size);
-    const baseline = child('baseline', size);
+    const patterns: Sample[] = [];
+    const baseline: Sample[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      patterns.push(...child('time', 'patterns', size));
+      baseline.push(...child('time', 'baseline', size));
+    }
     const ms = median(patterns.map(s => s.ms));
     const baselineMs = median(baseline.map(s => s.ms));
     results.push({
@@ -82,15 +99,23 @@ function main(): void {
       ms: Math.round(ms),
       baselineMs: Math.round(baselineMs),
       ratio: Number((ms / baselineMs).toFixed(3)),
-      rssMb: Math.round(Math.max(...patterns.map(s => s.rssMb))),
+      rssMb: Math.round(child('rss', 'patterns', size)[0].rssMb),
     });
+    // The baseline's process also holds its prepared input (the pattern app's manifests).
+    baselineRss.push(Math.round(child('rss', 'baseline', size)[0].rssMb));
   }
   const largest = Math.max(...SIZES);
-  const analysisMs = Math.round(median(child('analysis', largest).map(s => s.ms)));
-  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; median of ${RUNS} runs after a warm-up`);
-  console.log('services | objects |  patterns ms | baseline ms | ratio | peak RSS MB');
-  for (const r of results) {
-    console.log(`${String(r.services).padStart(8)} | ${String(r.objects).padStart(7)} | ${String(r.ms).padStart(12)} | ${String(r.baselineMs).padStart(11)} | ${r.ratio.toFixed(2).padStart(5)} | ${String(r.rssMb).padStart(11)}`);
+  const analysisMs = Math.round(median(child('time', 'analysis', largest).map(s => s.ms)));
+  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; `
+    + `median of ${ROUNDS * RUNS} runs (${ROUNDS} alternating processes per variant, ${RUNS} runs each after a warm-up)`);
+  console.log('services | objects |  patterns ms | baseline ms | ratio | peak RSS MB (baseline)');
+  results.forEach((r, i) => {
+    console.log(`${String(r.services).padStart(8)} | ${String(r.objects).padStart(7)} | ${String(r.ms).padStart(12)} | ${String(r.baselineMs).padStart(11)} | `
+      + `${r.ratio.toFixed(2).padStart(5)} | ${String(r.rssMb).padStart(11)} (${baselineRss[i]})`);
+  });
+  for (let i = 1; i < results.length; i++) {
+    const [a, b] = [results[i - 1], results[i]];
+    console.log(`${b.services} vs ${a.services} services: patterns ${(b.ms / a.ms).toFixed(2)}x, baseline ${(b.baselineMs / a.baselineMs).toFixed(2)}x`);
   }
   const synthMs = results.find(r => r.services === largest)!.ms;
   console.log(`analysis of the ${largest}-service app on its own: ${analysisMs} ms (${(analysisMs / synthMs * 100).toFixed(1)}% of its synth time)`);
