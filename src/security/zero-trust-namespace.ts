@@ -156,8 +156,10 @@ interface AppScan {
   readonly dependencyTargets: Set<IConstruct>;
   /** The namespaced objects by namespace. */
   readonly byNamespace: Map<string, ApiObject[]>;
-  /** The DestinationRules with their spec. */
-  readonly destinationRules: ScannedRule[];
+  /** The DestinationRules of the app. */
+  readonly destinationRules: ApiObject[];
+  /** Their specs, read when a STRICT namespace first checks them (a PERMISSIVE app never needs them). */
+  rulesWithSpecs?: ScannedRule[];
   /** The DestinationRules by the namespace of the host they configure, per cluster domain (meshes may differ). */
   readonly destinationRulesByNamespace: Map<string, Map<string, ScannedRule[]>>;
 }
@@ -193,10 +195,7 @@ function appScan(scope: Construct): AppScan {
     if (!(c instanceof ApiObject)) continue;
     scan.position.set(c, scan.position.size);
     if (c.kind === 'Namespace' && c.apiVersion === 'v1') scan.namespaces.push(c);
-    if (c.kind === 'DestinationRule' && c.apiVersion.startsWith('networking.istio.io/')) {
-      const spec = synthesizedSpec(c);
-      if (spec) scan.destinationRules.push({ object: c, spec });
-    }
+    if (c.kind === 'DestinationRule' && c.apiVersion.startsWith('networking.istio.io/')) scan.destinationRules.push(c);
     const namespace = c.metadata.namespace;
     if (namespace === undefined) continue;
     pushTo(scan.byNamespace, namespace, c);
@@ -210,7 +209,11 @@ function destinationRulesTowards(scan: AppScan, namespace: string, clusterDomain
   let index = scan.destinationRulesByNamespace.get(clusterDomain);
   if (!index) {
     index = new Map();
-    for (const rule of scan.destinationRules) {
+    scan.rulesWithSpecs ??= scan.destinationRules.flatMap(object => {
+      const spec = synthesizedSpec(object);
+      return spec ? [{ object, spec }] : [];
+    });
+    for (const rule of scan.rulesWithSpecs) {
       const hostNamespace = namespaceOfHost(String(rule.spec.host ?? ''), rule.object.metadata.namespace ?? 'default', clusterDomain);
       if (hostNamespace !== undefined) pushTo(index, hostNamespace, rule);
     }
