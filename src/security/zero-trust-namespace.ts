@@ -150,10 +150,12 @@ interface ScannedRule {
 
 interface AppScan {
   readonly namespaces: ApiObject[];
-  /** Each object's position in the construct tree, the order cdk8s emits objects in when nothing depends on them. */
-  readonly position: Map<ApiObject, number>;
-  /** What something depends on: emitted when its dependant is, whatever its position. */
-  readonly dependencyTargets: Set<IConstruct>;
+  /** Each construct's position in the construct tree (preorder). */
+  readonly position: Map<IConstruct, number>;
+  /** What depends on each construct that something depends on. */
+  readonly dependants: Map<IConstruct, IConstruct[]>;
+  /** When cdk8s emits each construct, memoized (see `emittedAt`). */
+  readonly emission: Map<IConstruct, number>;
   /** The namespaced objects by namespace. */
   readonly byNamespace: Map<string, ApiObject[]>;
   /** The DestinationRules of the app. */
@@ -185,15 +187,16 @@ function appScan(scope: Construct): AppScan {
   const scan: AppScan = {
     namespaces: [],
     position: new Map(),
-    dependencyTargets: new Set(),
+    dependants: new Map(),
+    emission: new Map(),
     byNamespace: new Map(),
     destinationRules: [],
     destinationRulesByNamespace: new Map(),
   };
   for (const c of scope.node.root.node.findAll()) {
-    for (const d of c.node.dependencies) scan.dependencyTargets.add(d);
-    if (!(c instanceof ApiObject)) continue;
     scan.position.set(c, scan.position.size);
+    for (const d of c.node.dependencies) pushTo(scan.dependants, d, c);
+    if (!(c instanceof ApiObject)) continue;
     if (c.kind === 'Namespace' && c.apiVersion === 'v1') scan.namespaces.push(c);
     if (c.kind === 'DestinationRule' && c.apiVersion.startsWith('networking.istio.io/')) scan.destinationRules.push(c);
     const namespace = c.metadata.namespace;
@@ -220,6 +223,24 @@ function destinationRulesTowards(scan: AppScan, namespace: string, clusterDomain
     scan.destinationRulesByNamespace.set(clusterDomain, index);
   }
   return index.get(namespace) ?? [];
+}
+
+/**
+ * When cdk8s emits `c`, as a position in the construct tree: it walks the constructs nothing depends on in tree
+ * order, each after what it depends on, so a construct something depends on comes out just before the first of its
+ * dependants to come out, whatever its own position. Dependants in other charts only make this earlier than it is,
+ * which is the safe side for ordering.
+ */
+function emittedAt(scan: AppScan, c: IConstruct): number {
+  const known = scan.emission.get(c);
+  if (known !== undefined) return known;
+  // A cycle (which cdk8s refuses) cannot recurse forever.
+  scan.emission.set(c, Infinity);
+  const dependants = scan.dependants.get(c);
+  let at = dependants ? Infinity : scan.position.get(c) ?? Infinity;
+  for (const d of dependants ?? []) at = Math.min(at, emittedAt(scan, d));
+  scan.emission.set(c, at);
+  return at;
 }
 
 function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
@@ -546,12 +567,12 @@ export class ZeroTrustNamespace extends Construct {
       }
     }
     const objects = scan.byNamespace.get(this.namespaceName) ?? [];
-    const namespacePosition = scan.position.get(this.namespace)!;
+    const namespaceEmitted = emittedAt(scan, this.namespace);
     for (const o of objects) {
       if (o === this.namespace) continue;
-      // The Namespace goes first, so `kubectl apply -f` creates it before what lives in it. Only what could come out
-      // before it needs the dependency: objects ahead of it in the tree, and objects emitted with their dependants.
-      const early = scan.position.get(o)! < namespacePosition || scan.dependencyTargets.has(o);
+      // The Namespace goes first, so `kubectl apply -f` creates it before what lives in it. Only what would come out
+      // with it or before it needs the dependency (which moves the Namespace just before the first of those).
+      const early = emittedAt(scan, o) <= namespaceEmitted;
       if (early && o.chart === chart) o.node.addDependency(this.namespace);
       if (this.sidecar && o !== this.sidecar && o.kind === 'Sidecar' && o.apiVersion.startsWith('networking.istio.io/')) {
         const spec = synthesizedSpec(o);

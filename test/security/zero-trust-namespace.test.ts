@@ -62,6 +62,22 @@ describe('ZeroTrustNamespace: sidecar mode', () => {
     expect(names.indexOf('ConfigMap/late')).toBeLessThan(names.indexOf('ConfigMap/early'));
   });
 
+  test('the Namespace stays first when objects after it depend on each other', () => {
+    // GIVEN a CanaryService after the ZeroTrustNamespace, whose VirtualService depends on its DestinationRule, then
+    // a ConfigMap that depends on an object defined before the ZeroTrustNamespace
+    const c = chart();
+    const before = new ApiObject(c, 'Before', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'before' } });
+    new ZeroTrustNamespace(c, 'ZeroTrust');
+    new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'reviews:1' }, { name: 'v2', image: 'reviews:2' }], resources: RESOURCES });
+    const after = new ApiObject(c, 'After', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after' } });
+    after.node.addDependency(before);
+    // THEN the Namespace precedes every object of the namespace, and the dependencies still hold
+    const names = synth(c).map(o => `${o.kind}/${o.metadata.name}`);
+    expect(names[0]).toBe('Namespace/shop');
+    expect(names.indexOf('DestinationRule/reviews')).toBeLessThan(names.indexOf('VirtualService/reviews'));
+    expect(names.indexOf('ConfigMap/before')).toBeLessThan(names.indexOf('ConfigMap/after'));
+  });
+
   test('NetworkPolicy: default deny, what the mesh needs, and both sides of each declared call', () => {
     const { chart: c, frontend, backend } = shop();
     backend.allowFrom(frontend, { methods: ['GET'], ports: [8080] });
