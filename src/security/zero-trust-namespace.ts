@@ -150,7 +150,7 @@ interface ScannedRule {
 
 interface AppScan {
   readonly namespaces: ApiObject[];
-  /** Each construct's position in the construct tree (preorder). */
+  /** The position in the construct tree (preorder) of each object, and of each construct that depends on something. */
   readonly position: Map<IConstruct, number>;
   /** What depends on each construct that something depends on. */
   readonly dependants: Map<IConstruct, IConstruct[]>;
@@ -193,9 +193,13 @@ function appScan(scope: Construct): AppScan {
     destinationRules: [],
     destinationRulesByNamespace: new Map(),
   };
+  let position = 0;
   for (const c of scope.node.root.node.findAll()) {
-    scan.position.set(c, scan.position.size);
-    for (const d of c.node.dependencies) pushTo(scan.dependants, d, c);
+    position++;
+    const dependencies = c.node.dependencies;
+    for (const d of dependencies) pushTo(scan.dependants, d, c);
+    // Positions matter for objects, and for dependants (which order what they depend on).
+    if (dependencies.length || c instanceof ApiObject) scan.position.set(c, position);
     if (!(c instanceof ApiObject)) continue;
     if (c.kind === 'Namespace' && c.apiVersion === 'v1') scan.namespaces.push(c);
     if (c.kind === 'DestinationRule' && c.apiVersion.startsWith('networking.istio.io/')) scan.destinationRules.push(c);

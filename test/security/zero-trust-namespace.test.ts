@@ -1,4 +1,7 @@
-import { ApiObject, JsonPatch, Testing } from 'cdk8s';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { ApiObject, App, JsonPatch, Testing } from 'cdk8s';
+import { loadAll } from 'js-yaml';
 import { RESOURCES, ambientShop, byKind, chart, deployment, one, securityObjects, shop, synth } from './fixtures';
 import {
   AuthorizationEvaluator, CanaryService, Caller, Condition, DataplaneMode, EgressControl, Host, Mesh, MigrationPhase, MtlsMode,
@@ -76,6 +79,26 @@ describe('ZeroTrustNamespace: sidecar mode', () => {
     expect(names[0]).toBe('Namespace/shop');
     expect(names.indexOf('DestinationRule/reviews')).toBeLessThan(names.indexOf('VirtualService/reviews'));
     expect(names.indexOf('ConfigMap/before')).toBeLessThan(names.indexOf('ConfigMap/after'));
+  });
+
+  test('the Namespace comes before the objects of a construct an earlier object depends on', () => {
+    // GIVEN an object defined before the ZeroTrustNamespace that depends on a whole CanaryService defined after it:
+    // cdk8s emits every object of the CanaryService ahead of that object
+    const c = chart();
+    const early = new ApiObject(c, 'Early', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'early' } });
+    new ZeroTrustNamespace(c, 'ZeroTrust');
+    const reviews = new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'reviews:1' }], resources: RESOURCES });
+    early.node.addDependency(reviews);
+    // WHEN synthesized chart by chart, and as `cdk8s synth` writes it (validating before cdk8s resolves dependencies)
+    const fromChart = synth(c).map(o => `${o.kind}/${o.metadata.name}`);
+    const app = c.node.root as App;
+    app.synth();
+    const written = loadAll(readFileSync(join(app.outdir, 'shop.k8s.yaml'), 'utf8')).map((o: any) => `${o.kind}/${o.metadata.name}`);
+    // THEN
+    for (const names of [fromChart, written]) {
+      expect(names[0]).toBe('Namespace/shop');
+      expect(names.indexOf('Deployment/reviews-v1')).toBeLessThan(names.indexOf('ConfigMap/early'));
+    }
   });
 
   test('NetworkPolicy: default deny, what the mesh needs, and both sides of each declared call', () => {
