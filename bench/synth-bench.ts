@@ -1,7 +1,7 @@
 // `npm run bench`: synthesis time of the patterns against plain ApiObjects creating the same objects, per app size,
 // plus the offline analysis of the largest app. Timings come from fresh processes that alternate between the two
 // variants (so a machine that slows down mid-run slows both), each taking a warm-up and then several runs; a figure
-// is the median of every run. Peak RSS comes from another fresh process doing one synthesis, as `cdk8s synth` does.
+// is the median of every run. Peak RSS comes from fresh processes doing one synthesis each, as `cdk8s synth` does.
 // The last line printed is one JSON object with the results.
 import { execFileSync } from 'child_process';
 import * as os from 'os';
@@ -70,6 +70,16 @@ function child(mode: string, variant: string, size: number): Sample[] {
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
+/**
+ * Peak RSS of one synthesis in a fresh process, median of ROUNDS processes: how far V8 lets the heap grow before a
+ * collection catches up depends on timing, so one process on a busy machine can report hundreds of MB more.
+ */
+function peakRss(variant: string, size: number): number {
+  const peaks: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) peaks.push(child('rss', variant, size)[0].rssMb);
+  return Math.round(median(peaks));
+}
+
 function runChild(mode: string, variant: string, size: number): Sample[] {
   if (mode === 'rss') return [synthesize(variant, size)];
   if (variant === 'analysis') return measureAnalysis(size, Math.max(RUNS, 3));
@@ -99,10 +109,10 @@ function main(): void {
       ms: Math.round(ms),
       baselineMs: Math.round(baselineMs),
       ratio: Number((ms / baselineMs).toFixed(3)),
-      rssMb: Math.round(child('rss', 'patterns', size)[0].rssMb),
+      rssMb: peakRss('patterns', size),
     });
     // The baseline's process also holds its prepared input (the pattern app's manifests).
-    baselineRss.push(Math.round(child('rss', 'baseline', size)[0].rssMb));
+    baselineRss.push(peakRss('baseline', size));
   }
   const largest = Math.max(...SIZES);
   const analysisMs = Math.round(median(child('time', 'analysis', largest).map(s => s.ms)));

@@ -250,8 +250,9 @@ export class CanaryService extends Construct {
     const versions = props.versions ?? [];
     const weights = this.validateInput(props, versions, ports);
 
-    // Everything is checked: build. Kubernetes objects are cdk8s-plus' low-level k8s bindings: the high-level
-    // constructs would double the synthesis cost of every service (see the benchmark).
+    // Everything is checked: build. Kubernetes objects come from cdk8s-plus' low-level k8s bindings (Deployments
+    // in their wire form, see versionWorkload): the high-level constructs would double the synthesis cost of every
+    // service (see the benchmark).
     this.namespace = props.namespace === undefined ? namespaceOf(this) : requireDnsLabel(this, 'namespace', props.namespace);
     const namespace = props.namespace;
     this.serviceAccount = new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', {
