@@ -28,4 +28,9 @@ export class UniqueNames {
     this.used.add(candidate);
     return candidate;
   }
+
+  /** Gives back a name whose object was not created after all. */
+  public release(name: string): void {
+    this.used.delete(name);
+  }
 }
