@@ -15,6 +15,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RUNS = Number(process.env.BENCH_RUNS ?? 2);
 
 interface Sample { readonly ms: number; readonly objects: number; readonly rssMb: number }
+/** One synthesis in a fresh process: medians of its time and peak RSS. */
+interface Cold { readonly ms: number; readonly rssMb: number }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -76,7 +78,7 @@ function child(mode: string, variant: string, size: number): Sample[] {
  * report hundreds of MB more). Warm runs hide what only a fresh process meets, such as V8's hidden classes running
  * out (see ZeroTrustWorkload's policies): that made one synthesis of 2,000 services 4 times slower.
  */
-function cold(variant: string, size: number): { ms: number; rssMb: number } {
+function cold(variant: string, size: number): Cold {
   const samples: Sample[] = [];
   for (let round = 0; round < ROUNDS; round++) samples.push(child('cold', variant, size)[0]);
   return { ms: Math.round(median(samples.map(s => s.ms))), rssMb: Math.round(median(samples.map(s => s.rssMb))) };
@@ -95,7 +97,7 @@ function main(): void {
     return;
   }
   const results = [];
-  const colds: { patterns: { ms: number; rssMb: number }; baseline: { ms: number; rssMb: number } }[] = [];
+  const colds: { readonly patterns: Cold; readonly baseline: Cold }[] = [];
   for (const size of SIZES) {
     const patterns: Sample[] = [];
     const baseline: Sample[] = [];
@@ -106,14 +108,15 @@ function main(): void {
     const ms = median(patterns.map(s => s.ms));
     const baselineMs = median(baseline.map(s => s.ms));
     // The baseline's process also holds its prepared input (the pattern app's manifests).
-    colds.push({ patterns: cold('patterns', size), baseline: cold('baseline', size) });
+    const sizeCold = { patterns: cold('patterns', size), baseline: cold('baseline', size) };
+    colds.push(sizeCold);
     results.push({
       services: size,
       objects: patterns[0].objects,
       ms: Math.round(ms),
       baselineMs: Math.round(baselineMs),
       ratio: Number((ms / baselineMs).toFixed(3)),
-      rssMb: colds[colds.length - 1].patterns.rssMb,
+      rssMb: sizeCold.patterns.rssMb,
     });
   }
   const largest = Math.max(...SIZES);

@@ -989,11 +989,10 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
       throw configError(this, 'name', options.name, 'another policy of the namespace has that name: choose another');
     }
     const policyName = options.name ?? zt._names.take(generatedName);
-    // An ALLOW rule's NetworkPolicy is created before the policy, so that every workload's first child has the same
-    // construct id. V8 gives each distinct first property of an empty object (constructs keeps children in one) a
-    // hidden-class transition, and past about 1,500 of them new objects of every library get unshared hidden classes:
-    // with the policy's name first, synthesizing 2,000 workloads was 4 times slower, most of it in the YAML writer.
-    const networkPolicyFirst = action === AuthorizationAction.ALLOW && zt._networkPolicies && !zt.waypoint && !this._networkPolicy;
+    // An ALLOW rule's NetworkPolicy comes first, so every workload's first child has one construct id: constructs
+    // keeps children in a plain object, and past about 1,500 distinct first keys V8 stops sharing hidden classes (see
+    // README, Performance).
+    const networkPolicyFirst = action === AuthorizationAction.ALLOW && this.ownNetworkPolicyAdmits && !this._networkPolicy;
     if (networkPolicyFirst) this.ensureNetworkPolicy();
     let policy: AuthorizationPolicy;
     try {
@@ -1031,13 +1030,11 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
       : undefined;
     const destination = zt._destinationOf(this, rulePorts);
     const peers = sources.flatMap(s => s._networkPeers(this).map(toNetPeer));
-    if (zt._networkPolicies) {
-      if (zt.waypoint) {
-        zt._admitToWaypoint(peers);
-      } else {
-        this.ensureNetworkPolicy();
-        this.ingress.push({ peers, ports: destination.ports });
-      }
+    if (this.ownNetworkPolicyAdmits) {
+      this.ensureNetworkPolicy();
+      this.ingress.push({ peers, ports: destination.ports });
+    } else if (zt._networkPolicies) {
+      zt._admitToWaypoint(peers);
     }
     for (const s of sources) {
       const caller = s._caller instanceof ZeroTrustWorkload ? s._caller : undefined;
@@ -1051,6 +1048,12 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
       }
       if (caller && caller.zeroTrustNamespace._networkPolicies) caller.ensureNetworkPolicy();
     }
+  }
+
+  /** Whether callers admitted by a rule are admitted by the workload's own NetworkPolicy (with a waypoint, by its). */
+  private get ownNetworkPolicyAdmits(): boolean {
+    const zt = this.zeroTrustNamespace;
+    return zt._networkPolicies && !zt.waypoint;
   }
 
   private ensureNetworkPolicy(): void {
