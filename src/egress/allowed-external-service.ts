@@ -14,6 +14,7 @@ import { Host } from '../mesh/host';
 import { DataplaneMode } from '../mesh/mesh';
 import { IServiceIdentity } from '../mesh/service-identity';
 import { PortProtocol, ServicePort } from '../mesh/service-port';
+import { NetRule, tcp } from '../security/_network-policy';
 import { HostRouting } from '../traffic/host-routing';
 import { UpstreamTls } from '../traffic/upstream-tls';
 
@@ -149,6 +150,11 @@ export class AllowedExternalService extends Construct {
   public readonly virtualService?: ApiObject;
   /** The AuthorizationPolicy admitting the declared callers, at the egress gateway or the ambient waypoint. */
   public readonly authorizationPolicy?: ApiObject;
+  /**
+   * @internal Sidecar mode, not through the gateway: where the namespace's pods connect for the host, for a
+   * ZeroTrustNamespace's NetworkPolicy.
+   */
+  public readonly _networkEgress?: NetRule;
   private readonly egressControl: EgressControl;
   private readonly routing?: HostRouting;
 
@@ -169,6 +175,7 @@ export class AllowedExternalService extends Construct {
       this.routing = HostRouting.of(this, plan.host);
       if (plan.tls) this.routing.addTrafficPolicy(this, { tls: plan.tls });
     }
+    if (!ambient && !plan.route.viaEgressGateway) this._networkEgress = directEgress(plan);
     control._register(this);
 
     this.serviceEntry = new ApiObject(this, 'Resource', {
@@ -275,6 +282,18 @@ export class AllowedExternalService extends Construct {
   }
 }
 
+/**
+ * The connections a sidecar opens for a host it reaches directly. A NetworkPolicy cannot name hosts: fixed addresses
+ * are admitted as such, a resolved host on its ports from anywhere (the sidecar's REGISTRY_ONLY keeps to the host).
+ */
+function directEgress(plan: Plan): NetRule {
+  const ports = new Set(plan.ports.map(p => plan.targetPort ?? p.targetPort));
+  for (const endpoint of plan.endpoints) Object.values(endpoint.ports ?? {}).forEach(p => ports.add(p));
+  const fixed = plan.resolution === ServiceEntryResolution.STATIC ? plan.endpoints.map(e => e.address)
+    : plan.resolution === ServiceEntryResolution.NONE ? plan.addresses : [];
+  return { peers: fixed.length ? fixed.map(cidr => ({ cidr })) : [{ anywhere: true }], ports: tcp(...ports) };
+}
+
 /** The SNI of the hop to the gateway, which picks the gateway server and is what the gateway's policy checks. */
 function sniOf(plan: Plan): string {
   return (plan.servingHost ?? plan.host).name;
@@ -335,9 +354,9 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
   let tls: UpstreamTls | undefined;
   const origination = route._tlsOrigination;
   if (origination) {
-    const tcp = ports.find(p => !p.isHttp);
-    if (tcp) {
-      throw configError(control, at('ports'), `${tcp.port}/${tcp.istioProtocol}`,
+    const notHttp = ports.find(p => !p.isHttp);
+    if (notHttp) {
+      throw configError(control, at('ports'), `${notHttp.port}/${notHttp.istioProtocol}`,
         'TLS origination needs a port the workload speaks plain HTTP on, such as ServicePort.http(80); a TCP or TLS port cannot be upgraded');
     }
     if (host.isWildcard) {

@@ -6,9 +6,11 @@ import { isDnsLabel, requireDnsLabel, requireUnique } from '../_validate';
 import { AllowedExternalService, AllowHostOptions } from './allowed-external-service';
 import { Waypoint } from '../ambient/waypoint';
 import * as networking from '../imports/istio-networking';
+import { NamespaceSidecar } from '../mesh/_namespace-sidecar';
 import { GatewayWorkload } from '../mesh/gateway-workload';
 import { Host } from '../mesh/host';
 import { DataplaneMode, Mesh } from '../mesh/mesh';
+import { addNamespaceEgress, NetRule } from '../security/_network-policy';
 import { UpstreamTls } from '../traffic/upstream-tls';
 
 /**
@@ -88,7 +90,7 @@ export class EgressControl extends Construct {
   public readonly dataplaneMode: DataplaneMode;
   /** The egress gateway used by routes through the gateway. */
   public readonly egressGateway: GatewayWorkload;
-  /** Sidecar mode: the namespace's Sidecar (`REGISTRY_ONLY` and its egress hosts). */
+  /** Sidecar mode: the namespace's Sidecar (`REGISTRY_ONLY` and its egress hosts), shared with a ZeroTrustNamespace. */
   public readonly sidecar?: ApiObject;
   /** Ambient mode: the name of the waypoint the ServiceEntries use. */
   public readonly waypointName?: string;
@@ -140,11 +142,12 @@ export class EgressControl extends Construct {
         this.waypoint = new Waypoint(this, 'Waypoint', { name: this.waypointName, namespace: this.namespace }).gateway;
       }
     } else {
-      this.sidecar = new ApiObject(this, 'Resource', {
-        ...networking.Sidecar.GVK,
-        metadata: { name: 'default', namespace: this.namespace },
-        spec: Lazy.any({ produce: () => this.renderSidecar() }),
-      });
+      // A ZeroTrustNamespace of the namespace shares the Sidecar (Istio applies one), adding its declared calls.
+      const sidecar = NamespaceSidecar.of(this, this.namespace);
+      sidecar.contribute({ hosts: () => this.sidecarHosts(), outboundTrafficPolicy: this.outboundTrafficPolicy });
+      this.sidecar = sidecar.ensure(this, 'Resource');
+      // A ZeroTrustNamespace's default-deny NetworkPolicy admits what the allowed hosts need.
+      addNamespaceEgress(this, this.namespace, () => this.networkEgress());
     }
   }
 
@@ -222,18 +225,23 @@ export class EgressControl extends Construct {
     };
   }
 
-  private renderSidecar(): any {
-    const mesh = Mesh.of(this);
-    const hosts = [
-      './*',
-      `${mesh.rootNamespace}/*`,
+  /**
+   * Where the pods connect for the allowed hosts: the egress gateway's pods (on every port: its Service maps 443 to a
+   * container port this cannot know), and each host reached directly.
+   */
+  private networkEgress(): NetRule[] {
+    const gateway = this.egressGateway;
+    const direct = this.services.flatMap(s => (s._networkEgress ? [s._networkEgress] : []));
+    if (!this._egressGatewayDestinationRule) return direct;
+    return [{ peers: [{ namespace: gateway.namespace, podLabels: () => gateway.labels }] }, ...direct];
+  }
+
+  /** The hosts the Sidecar lists for the allowed hosts (besides the namespace's own and the root namespace's). */
+  private sidecarHosts(): string[] {
+    return [
       ...this.meshNamespaces.map(n => `${n}/*`),
       ...(this._egressGatewayDestinationRule ? [`${this.egressGateway.namespace}/${this._egressGatewayHost('egressGateway')}`] : []),
       ...this.services.map(s => `./${s.host.name}`),
     ];
-    return {
-      outboundTrafficPolicy: { mode: this.outboundTrafficPolicy },
-      egress: [{ hosts: [...new Set(hosts)] }],
-    };
   }
 }

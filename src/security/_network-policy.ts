@@ -1,7 +1,8 @@
 // Kubernetes NetworkPolicy rules for the ZeroTrustNamespace: peers are described absolutely (namespace and pod
 // labels) and rendered relative to the namespace of the policy that holds them.
 import { ApiObject, Lazy } from 'cdk8s';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
+import { appRegistry } from '../_app-registry';
 
 /** @internal */
 export type Labels = { [key: string]: string };
@@ -74,6 +75,20 @@ export function renderNetRules(rules: NetRule[], ownNamespace: string, key: 'fro
     out.push(rendered);
   }
   return out;
+}
+
+/**
+ * @internal Declares what the pods of `namespace` connect to for another construct (an EgressControl's allowed
+ * hosts), so a ZeroTrustNamespace's default-deny NetworkPolicy admits it; read when the policy is rendered.
+ */
+export function addNamespaceEgress(scope: IConstruct, namespace: string, rules: () => NetRule[]): void {
+  const registry = appRegistry<(() => NetRule[])[]>(scope, 'NamespaceEgress');
+  registry.set(namespace, [...(registry.get(namespace) ?? []), rules]);
+}
+
+/** @internal The egress other constructs declared for the pods of `namespace`. */
+export function namespaceEgress(scope: IConstruct, namespace: string): NetRule[] {
+  return (appRegistry<(() => NetRule[])[]>(scope, 'NamespaceEgress').get(namespace) ?? []).flatMap(rules => rules());
 }
 
 /** @internal Props of a NetworkPolicy object. */

@@ -1,4 +1,4 @@
-import { ApiObject, Chart, JsonPatch, Lazy } from 'cdk8s';
+import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import { Construct, IConstruct } from 'constructs';
 import { configError } from '../_errors';
@@ -6,7 +6,7 @@ import { synthesizedSpec } from '../_spec-source';
 import { isDnsLabel, requireDnsLabel, requireInteger } from '../_validate';
 import { UniqueNames } from './_names';
 import {
-  GATEWAY_NAME_LABEL, Labels, NetPeer, NetPort, NetRule, networkPolicyObject, tcp,
+  GATEWAY_NAME_LABEL, Labels, namespaceEgress, NetPeer, NetPort, NetRule, networkPolicyObject, tcp,
 } from './_network-policy';
 import { AuthorizationAction, AuthorizationPolicy, PolicyTarget } from './authorization-policy';
 import {
@@ -17,7 +17,7 @@ import { MigrationPhase, MtlsMode } from './mtls-mode';
 import { PeerAuthentication } from './peer-authentication';
 import { JwtIssuer, RequestAuthentication, renderIssuer } from './request-authentication';
 import { USE_WAYPOINT_LABEL, Waypoint } from '../ambient/waypoint';
-import * as networking from '../imports/istio-networking';
+import { NamespaceSidecar } from '../mesh/_namespace-sidecar';
 import { DataplaneMode, Mesh } from '../mesh/mesh';
 import { IServiceIdentity } from '../mesh/service-identity';
 import { WorkloadSelector } from '../mesh/workload-selector';
@@ -58,7 +58,7 @@ export interface ZeroTrustNamespaceProps {
   /**
    * Sidecar mode: a namespace-wide Sidecar that limits what each proxy knows (so can call) to its own namespace,
    * Istio's root namespace and the namespaces of declared calls. `false` gives that up: proxies know every service
-   * of the mesh.
+   * of the mesh, unless an EgressControl of the namespace limits them (its Sidecar then lists the declared calls).
    * @default true
    */
   readonly limitSidecarEgress?: boolean;
@@ -309,7 +309,7 @@ export class ZeroTrustNamespace extends Construct {
   public readonly meshNetworkPolicy?: ApiObject;
   /** Ambient mode: the NetworkPolicy of the waypoint's pods. */
   public readonly waypointNetworkPolicy?: ApiObject;
-  /** Sidecar mode: the Sidecar limiting the proxies' egress. */
+  /** Sidecar mode: the Sidecar limiting the proxies' egress, shared with an EgressControl of the namespace. */
   public readonly sidecar?: ApiObject;
   /** Ambient mode: the waypoint that enforces the rules. */
   public readonly waypoint?: Waypoint;
@@ -405,7 +405,7 @@ export class ZeroTrustNamespace extends Construct {
         name: this._otherNames.NetworkPolicy.take('allow-mesh'),
         namespace: this.namespaceName,
         ingress: () => this.meshIngress,
-        egress: () => [...this.meshEgress, ...this.connectionsFrom(undefined)],
+        egress: () => [...this.meshEgress, ...this.connectionsFrom(undefined), ...namespaceEgress(this, this.namespaceName)],
       });
       this.meshEgressBasics(mesh);
       if (scrapers.length) this.meshIngress.push({ peers: scrapers.map(n => ({ namespace: n })), ports: tcp(...METRICS_PORTS) });
@@ -429,12 +429,12 @@ export class ZeroTrustNamespace extends Construct {
       }
     }
 
-    if (!ambient && this.enforcing && props.limitSidecarEgress !== false) {
-      this.sidecar = new ApiObject(this, 'Sidecar', {
-        ...networking.Sidecar.GVK,
-        metadata: { name: 'default', namespace: this.namespaceName },
-        spec: Lazy.any({ produce: () => ({ egress: [{ hosts: this.sidecarHosts(mesh) }] }) }),
-      });
+    if (!ambient) {
+      // The namespace's one Sidecar, shared with an EgressControl of the namespace: the calls declared here are
+      // added to it whoever creates it, so they keep working under the EgressControl's REGISTRY_ONLY.
+      const sidecar = NamespaceSidecar.of(this, this.namespaceName);
+      sidecar.contribute({ hosts: () => this.sidecarHosts() });
+      if (this.enforcing && props.limitSidecarEgress !== false) this.sidecar = sidecar.ensure(this, 'Sidecar');
     }
 
     this.node.addValidation({ validate: () => this.validate(mesh) });
@@ -553,12 +553,10 @@ export class ZeroTrustNamespace extends Construct {
     }
   }
 
-  private sidecarHosts(mesh: Mesh): string[] {
-    const called = (registry(this).connections.get(this.namespaceName) ?? [])
-      .filter(c => c.destinationNamespace !== this.namespaceName)
-      .map(c => c.destinationNamespace);
-    const namespaces = [...new Set([mesh.rootNamespace, ...called, ...this.egressNamespaces])].filter(n => n !== this.namespaceName);
-    return ['./*', ...namespaces.map(n => `${n}/*`)];
+  /** The namespaces the workloads call, for the Sidecar (which knows its own and the root namespace's). */
+  private sidecarHosts(): string[] {
+    const called = (registry(this).connections.get(this.namespaceName) ?? []).map(c => c.destinationNamespace);
+    return [...called, ...this.egressNamespaces].filter(n => n !== this.namespaceName).map(n => `${n}/*`);
   }
 
   private validate(mesh: Mesh): string[] {

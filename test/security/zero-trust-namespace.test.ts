@@ -4,8 +4,8 @@ import { ApiObject, App, JsonPatch, Testing } from 'cdk8s';
 import { loadAll } from 'js-yaml';
 import { RESOURCES, ambientShop, byKind, chart, deployment, one, securityObjects, shop, synth } from './fixtures';
 import {
-  AuthorizationEvaluator, CanaryService, Caller, Condition, DataplaneMode, EgressControl, Host, Mesh, MigrationPhase, MtlsMode,
-  ResilientUpstream, ServiceIdentity, Source, UpstreamTls, Waypoint, WorkloadSelector, ZeroTrustNamespace,
+  AuthorizationEvaluator, CanaryService, Caller, Condition, DataplaneMode, EgressControl, EgressRoute, Host, Mesh, MigrationPhase, MtlsMode,
+  ResilientUpstream, ServiceEntryResolution, ServiceIdentity, ServicePort, Source, UpstreamTls, Waypoint, WorkloadSelector, ZeroTrustNamespace,
 } from '../../src';
 
 const BACKEND = { 'cdk8s.io/metadata.addr': 'shop-backend-c8459dcf' };
@@ -675,7 +675,7 @@ describe('ZeroTrustNamespace: bad input', () => {
     expect(() => Testing.synth(c)).toThrow(/defines Namespace 'shop' too: remove it/);
   });
 
-  test('a second namespace-wide Sidecar (an EgressControl\'s) is refused with the fix', () => {
+  test('a second namespace-wide Sidecar (made by hand) is refused with the fix', () => {
     const { chart: c } = shop();
     new ApiObject(c, 'OtherSidecar', { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'egress' }, spec: { egress: [{ hosts: ['./*'] }] } });
     expect(() => Testing.synth(c)).toThrow(/is a namespace-wide Sidecar of 'shop' too, and Istio uses only one: set limitSidecarEgress: false/);
@@ -743,16 +743,67 @@ describe('ZeroTrustNamespace: with the other patterns', () => {
     }
   });
 
-  test('an EgressControl in the namespace: one Sidecar, the EgressControl\'s', () => {
-    const c = chart();
-    new ZeroTrustNamespace(c, 'ZeroTrust');
-    new EgressControl(c, 'Egress');
-    expect(() => Testing.synth(c)).toThrow(/set limitSidecarEgress: false on the ZeroTrustNamespace/);
-    const fixed = chart();
-    new ZeroTrustNamespace(fixed, 'ZeroTrust', { limitSidecarEgress: false });
-    new EgressControl(fixed, 'Egress').allowHost('api.stripe.com');
-    expect(byKind(synth(fixed), 'Sidecar')).toHaveLength(1);
+  test.each([['ZeroTrustNamespace', 'EgressControl'], ['EgressControl', 'ZeroTrustNamespace']])(
+    'an EgressControl in the namespace (%s first): one Sidecar with both, and the NetworkPolicy admits the allowed hosts', (first) => {
+      // GIVEN the shop calling a ledger namespace, and egress control of the shop in either order
+      const app = Testing.app();
+      const c = chart({}, 'shop', app);
+      const ledgerChart = chart({}, 'ledger', app);
+      const egress = () => {
+        const e = new EgressControl(c, 'Egress');
+        e.allowHost('api.stripe.com', { route: EgressRoute.viaGatewayTlsPassthrough() });
+        e.allowHost('hooks.slack.com');
+        e.allowHost('legacy.example.com', { route: EgressRoute.tlsOrigination({ targetPort: 8443 }) });
+        e.allowHost('db.partner.example', {
+          ports: [ServicePort.tcp(5432, { name: 'tcp-postgres' })],
+          resolution: ServiceEntryResolution.STATIC,
+          endpoints: [{ address: '203.0.113.10' }],
+        });
+        return e;
+      };
+      const e = first === 'EgressControl' ? egress() : undefined;
+      const zt = new ZeroTrustNamespace(c, 'ZeroTrust');
+      const control = e ?? egress();
+      const frontend = zt.addWorkload(deployment(c, 'frontend'));
+      new ZeroTrustNamespace(ledgerChart, 'ZeroTrust').addWorkload(deployment(ledgerChart, 'ledger')).allowFrom(frontend, { ports: [8080] });
+      // THEN one Sidecar: the EgressControl's REGISTRY_ONLY and hosts, and the declared call to the ledger
+      const m = synth(c);
+      expect(byKind(m, 'Sidecar')).toHaveLength(1);
+      expect(zt.sidecar).toBe(control.sidecar);
+      expect(one(m, 'Sidecar', 'default').spec).toEqual({
+        outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
+        egress: [{
+          hosts: first === 'EgressControl'
+            ? ['./*', 'istio-system/*', 'istio-system/istio-egressgateway.istio-system.svc.cluster.local', './api.stripe.com', './hooks.slack.com',
+              './legacy.example.com', './db.partner.example', 'ledger/*']
+            : ['./*', 'istio-system/*', 'ledger/*', 'istio-system/istio-egressgateway.istio-system.svc.cluster.local', './api.stripe.com',
+              './hooks.slack.com', './legacy.example.com', './db.partner.example'],
+        }],
+      });
+      // AND the pods may reach the egress gateway, the hosts reached directly on their ports, and the fixed address
+      const egressRules = one(m, 'NetworkPolicy', 'allow-mesh').spec.egress;
+      expect(egressRules).toEqual(expect.arrayContaining([
+        { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } }, podSelector: { matchLabels: { istio: 'egressgateway' } } }] },
+        { ports: [{ protocol: 'TCP', port: 443 }] },
+        { ports: [{ protocol: 'TCP', port: 8443 }] },
+        { to: [{ ipBlock: { cidr: '203.0.113.10/32' } }], ports: [{ protocol: 'TCP', port: 5432 }] },
+      ]));
+    });
+
+  test('an EgressControl in a namespace whose ZeroTrustNamespace keeps no Sidecar: the EgressControl\'s lists the declared calls', () => {
+    const app = Testing.app();
+    const c = chart({}, 'shop', app);
+    const ledgerChart = chart({}, 'ledger', app);
+    const zt = new ZeroTrustNamespace(c, 'ZeroTrust', { limitSidecarEgress: false });
+    const frontend = zt.addWorkload(deployment(c, 'frontend'));
+    new ZeroTrustNamespace(ledgerChart, 'ZeroTrust').addWorkload(deployment(ledgerChart, 'ledger')).allowFrom(frontend);
+    const control = new EgressControl(c, 'Egress');
+    const m = synth(c);
+    expect(zt.sidecar).toBeUndefined();
+    expect(control.node.tryFindChild('Resource')).toBe(control.sidecar);
+    expect(one(m, 'Sidecar', 'default').spec.egress).toEqual([{ hosts: ['./*', 'istio-system/*', 'ledger/*'] }]);
   });
+
 });
 
 describe('ZeroTrustNamespace: more refusals', () => {
