@@ -120,6 +120,7 @@ interface Plan {
   readonly route: EgressRoute;
   readonly principals: string[];
   readonly namespaces: string[];
+  readonly callerNamespaces: string[];
   readonly exportTo: string[];
   readonly tls?: UpstreamTls;
   readonly servingHost?: Host;
@@ -151,10 +152,12 @@ export class AllowedExternalService extends Construct {
   /** The AuthorizationPolicy admitting the declared callers, at the egress gateway or the ambient waypoint. */
   public readonly authorizationPolicy?: ApiObject;
   /**
-   * @internal Sidecar mode, not through the gateway: where the namespace's pods connect for the host, for a
+   * @internal Not through the gateway: where the sidecars (ambient: the waypoint) connect for the host, for a
    * ZeroTrustNamespace's NetworkPolicy.
    */
   public readonly _networkEgress?: NetRule;
+  /** @internal The namespaces of the callers admitted to the host. */
+  public readonly _callerNamespaces: string[];
   private readonly egressControl: EgressControl;
   private readonly routing?: HostRouting;
 
@@ -175,7 +178,8 @@ export class AllowedExternalService extends Construct {
       this.routing = HostRouting.of(this, plan.host);
       if (plan.tls) this.routing.addTrafficPolicy(this, { tls: plan.tls });
     }
-    if (!ambient && !plan.route.viaEgressGateway) this._networkEgress = directEgress(plan);
+    if (!plan.route.viaEgressGateway) this._networkEgress = directEgress(plan);
+    this._callerNamespaces = plan.callerNamespaces;
     control._register(this);
 
     this.serviceEntry = new ApiObject(this, 'Resource', {
@@ -442,7 +446,20 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
     : checkExportTo(control, at('exportTo'), props.exportTo, needed);
 
   return {
-    host, ports, targetPort, resolution, endpoints, addresses, route, principals, namespaces, exportTo, tls, servingHost, gatewayService,
+    host,
+    ports,
+    targetPort,
+    resolution,
+    endpoints,
+    addresses,
+    route,
+    principals,
+    namespaces,
+    exportTo,
+    tls,
+    servingHost,
+    gatewayService,
+    callerNamespaces: [...new Set([...namespaces, ...identities.map(i => i.namespace)])],
   };
 }
 

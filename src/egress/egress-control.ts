@@ -10,7 +10,7 @@ import { NamespaceSidecar } from '../mesh/_namespace-sidecar';
 import { GatewayWorkload } from '../mesh/gateway-workload';
 import { Host } from '../mesh/host';
 import { DataplaneMode, Mesh } from '../mesh/mesh';
-import { addNamespaceEgress, NetRule } from '../security/_network-policy';
+import { addNamespaceEgress, addNamespaceWaypoint, NetRule } from '../security/_network-policy';
 import { UpstreamTls } from '../traffic/upstream-tls';
 
 /**
@@ -141,6 +141,12 @@ export class EgressControl extends Construct {
       if (props.waypoint === undefined) {
         this.waypoint = new Waypoint(this, 'Waypoint', { name: this.waypointName, namespace: this.namespace }).gateway;
       }
+      // A ZeroTrustNamespace's default-deny NetworkPolicy would isolate the waypoint: it gets one of its own.
+      addNamespaceWaypoint(this, this.namespace, {
+        name: this.waypointName,
+        callers: () => this.services.flatMap(s => s._callerNamespaces),
+        egress: () => this.directEgress(),
+      });
     } else {
       // A ZeroTrustNamespace of the namespace shares the Sidecar (Istio applies one), adding its declared calls.
       const sidecar = NamespaceSidecar.of(this, this.namespace);
@@ -231,9 +237,14 @@ export class EgressControl extends Construct {
    */
   private networkEgress(): NetRule[] {
     const gateway = this.egressGateway;
-    const direct = this.services.flatMap(s => (s._networkEgress ? [s._networkEgress] : []));
+    const direct = this.directEgress();
     if (!this._egressGatewayDestinationRule) return direct;
     return [{ peers: [{ namespace: gateway.namespace, podLabels: () => gateway.labels }] }, ...direct];
+  }
+
+  /** The connections to the hosts reached without the egress gateway. */
+  private directEgress(): NetRule[] {
+    return this.services.flatMap(s => (s._networkEgress ? [s._networkEgress] : []));
   }
 
   /** The hosts the Sidecar lists for the allowed hosts (besides the namespace's own and the root namespace's). */

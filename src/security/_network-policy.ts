@@ -36,6 +36,9 @@ export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 /** @internal The label Istio puts on the pods of a gateway or waypoint it deploys from a Gateway. */
 export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
 
+/** @internal Where ztunnel and waypoints receive mesh traffic (HBONE). */
+export const HBONE_PORT = 15008;
+
 /** @internal */
 export const tcp = (...ports: number[]): NetPort[] => ports.map(port => ({ port, protocol: 'TCP' }));
 
@@ -89,6 +92,45 @@ export function addNamespaceEgress(scope: IConstruct, namespace: string, rules: 
 /** @internal The egress other constructs declared for the pods of `namespace`. */
 export function namespaceEgress(scope: IConstruct, namespace: string): NetRule[] {
   return (appRegistry<(() => NetRule[])[]>(scope, 'NamespaceEgress').get(namespace) ?? []).flatMap(rules => rules());
+}
+
+/** @internal Ambient mode: a waypoint another construct runs in a namespace (an EgressControl's). */
+export interface NamespaceWaypoint {
+  /** Its name, which its pods carry in the gateway-name label. */
+  readonly name: string;
+  /** The namespaces whose pods send it traffic. */
+  readonly callers: () => string[];
+  /** Where it connects, beyond istiod. */
+  readonly egress: () => NetRule[];
+}
+
+interface WaypointEntry {
+  readonly waypoints: NamespaceWaypoint[];
+  readonly listeners: ((waypoint: NamespaceWaypoint) => void)[];
+}
+
+function waypointEntry(scope: IConstruct, namespace: string): WaypointEntry {
+  const registry = appRegistry<WaypointEntry>(scope, 'NamespaceWaypoints');
+  let entry = registry.get(namespace);
+  if (!entry) {
+    entry = { waypoints: [], listeners: [] };
+    registry.set(namespace, entry);
+  }
+  return entry;
+}
+
+/** @internal Declares a waypoint of `namespace`, for the NetworkPolicies of a ZeroTrustNamespace defined before or after. */
+export function addNamespaceWaypoint(scope: IConstruct, namespace: string, waypoint: NamespaceWaypoint): void {
+  const entry = waypointEntry(scope, namespace);
+  entry.waypoints.push(waypoint);
+  entry.listeners.forEach(listener => listener(waypoint));
+}
+
+/** @internal Calls `listener` for each waypoint of `namespace`, declared so far or later. */
+export function onNamespaceWaypoint(scope: IConstruct, namespace: string, listener: (waypoint: NamespaceWaypoint) => void): void {
+  const entry = waypointEntry(scope, namespace);
+  entry.listeners.push(listener);
+  entry.waypoints.forEach(listener);
 }
 
 /** @internal Props of a NetworkPolicy object. */

@@ -6,7 +6,8 @@ import { synthesizedSpec } from '../_spec-source';
 import { isDnsLabel, requireDnsLabel, requireInteger } from '../_validate';
 import { UniqueNames } from './_names';
 import {
-  GATEWAY_NAME_LABEL, Labels, namespaceEgress, NetPeer, NetPort, NetRule, networkPolicyObject, tcp,
+  GATEWAY_NAME_LABEL, HBONE_PORT, Labels, NamespaceWaypoint, namespaceEgress, NetPeer, NetPort, NetRule, networkPolicyObject,
+  onNamespaceWaypoint, tcp,
 } from './_network-policy';
 import { AuthorizationAction, AuthorizationPolicy, PolicyTarget } from './authorization-policy';
 import {
@@ -22,8 +23,6 @@ import { DataplaneMode, Mesh } from '../mesh/mesh';
 import { IServiceIdentity } from '../mesh/service-identity';
 import { WorkloadSelector } from '../mesh/workload-selector';
 
-/** HBONE: ambient's mTLS tunnel; ztunnel and waypoints receive mesh traffic on this port. */
-const HBONE_PORT = 15008;
 /** istiod's xDS and certificate signing port (gRPC over TLS), which sidecars and waypoints connect to. */
 const ISTIOD_XDS_PORT = 15012;
 /** The proxies' metrics: 15020 (pilot-agent, merged with the application's), 15090 (Envoy's own). */
@@ -427,6 +426,8 @@ export class ZeroTrustNamespace extends Construct {
           ],
         });
       }
+      // Waypoints other constructs run in the namespace (an EgressControl's), defined before or after this one.
+      if (ambient) onNamespaceWaypoint(this, this.namespaceName, waypoint => this.admitWaypoint(mesh, waypoint));
     }
 
     if (!ambient) {
@@ -540,6 +541,22 @@ export class ZeroTrustNamespace extends Construct {
   private waypointPods(): () => Labels {
     const name = this.waypoint!.name;
     return () => ({ [GATEWAY_NAME_LABEL]: name });
+  }
+
+  /** Ambient: a NetworkPolicy for a waypoint another construct runs here, which default-deny isolates, and the way to it. */
+  private admitWaypoint(mesh: Mesh, waypoint: NamespaceWaypoint): void {
+    const pods = () => ({ [GATEWAY_NAME_LABEL]: waypoint.name });
+    this.meshEgress.push({ peers: [{ namespace: this.namespaceName, podLabels: pods }], ports: tcp(HBONE_PORT) });
+    networkPolicyObject(this, `WaypointNetworkPolicy-${waypoint.name}`, {
+      name: this._otherNames.NetworkPolicy.take(`${waypoint.name}-allow`),
+      namespace: this.namespaceName,
+      podLabels: pods,
+      ingress: () => [{ peers: [this.namespaceName, ...waypoint.callers()].map(namespace => ({ namespace })), ports: tcp(HBONE_PORT) }],
+      egress: () => [
+        { peers: [{ namespace: mesh.rootNamespace, podLabels: () => ({ app: 'istiod' }) }], ports: tcp(ISTIOD_XDS_PORT) },
+        ...waypoint.egress(),
+      ],
+    });
   }
 
   private meshEgressBasics(mesh: Mesh): void {

@@ -790,6 +790,42 @@ describe('ZeroTrustNamespace: with the other patterns', () => {
       ]));
     });
 
+  test.each([['ZeroTrustNamespace'], ['EgressControl']])('ambient: an EgressControl\'s waypoint (%s first) gets a NetworkPolicy of its own', (first) => {
+    // GIVEN an ambient mesh, the shop with egress control in either order, and a caller admitted from another namespace
+    const c = chart({ dataplaneMode: DataplaneMode.AMBIENT });
+    const egress = () => {
+      const e = new EgressControl(c, 'Egress');
+      e.allowHost('api.stripe.com', { fromNamespaces: ['shop', 'billing'] });
+      e.allowHost('legacy.example.com', { route: EgressRoute.tlsOrigination() });
+      return e;
+    };
+    if (first === 'EgressControl') egress();
+    new ZeroTrustNamespace(c, 'ZeroTrust');
+    if (first === 'ZeroTrustNamespace') egress();
+    // THEN the waypoint admits HBONE from the callers' namespaces and reaches istiod and the hosts
+    const m = synth(c);
+    expect(one(m, 'NetworkPolicy', 'egress-waypoint-allow').spec).toEqual({
+      podSelector: { matchLabels: { 'gateway.networking.k8s.io/gateway-name': 'egress-waypoint' } },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{
+        from: [{ podSelector: {} }, { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'billing' } } }],
+        ports: [{ protocol: 'TCP', port: 15008 }],
+      }],
+      egress: [
+        {
+          to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } }, podSelector: { matchLabels: { app: 'istiod' } } }],
+          ports: [{ protocol: 'TCP', port: 15012 }],
+        },
+        { ports: [{ protocol: 'TCP', port: 443 }] },
+      ],
+    });
+    // AND the namespace's pods reach it on HBONE
+    expect(one(m, 'NetworkPolicy', 'allow-mesh').spec.egress).toContainEqual({
+      to: [{ podSelector: { matchLabels: { 'gateway.networking.k8s.io/gateway-name': 'egress-waypoint' } } }],
+      ports: [{ protocol: 'TCP', port: 15008 }],
+    });
+  });
+
   test('an EgressControl in a namespace whose ZeroTrustNamespace keeps no Sidecar: the EgressControl\'s lists the declared calls', () => {
     const app = Testing.app();
     const c = chart({}, 'shop', app);
