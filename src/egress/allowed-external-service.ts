@@ -372,7 +372,8 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
     targetPort = requirePort(control, at('route.targetPort'), origination.targetPort ?? 443);
     const sni = origination.sni ?? host.name;
     if (!isDnsSubdomain(sni)) throw configError(control, at('route.sni'), sni, 'use a domain name such as api.example.com');
-    tls = UpstreamTls.simple({ sni, subjectAltNames: origination.subjectAltNames });
+    tls = UpstreamTls.simple({ sni, subjectAltNames: origination.subjectAltNames, caCertificates: origination.caCertificates });
+    tls._render(control, at('route'), host.name);
     const routing = HostRouting.of(control, host);
     if (routing.namespace !== control.namespace) {
       throw configError(control, at('route'), mode,

@@ -20,6 +20,13 @@ export interface TlsOriginationOptions {
    * @default - the SNI
    */
   readonly subjectAltNames?: string[];
+  /**
+   * The file of CA certificates, in the originating proxy, the server certificate is verified against: a private
+   * CA mounted into it, or the proxy image's system bundle (`/etc/ssl/certs/ca-certificates.crt`) named
+   * explicitly, which keeps `istioctl analyze` from reporting IST0128.
+   * @default - the proxy's system CA bundle (Istio 1.20+ verifies against it when none is set)
+   */
+  readonly caCertificates?: string;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { App, Chart, Testing } from 'cdk8s';
 import {
-  AllowHostOptions, DataplaneMode, EgressControl, EgressControlProps, EgressRoute, GatewayWorkload, Host, Mesh,
+  AllowHostOptions, DataplaneMode, EgressControl, EgressControlProps, EgressRoute, GatewayWorkload, Host, Mesh, MeshAnalyzer,
   OutboundTrafficPolicy, PortProtocol, ResiliencePreset, ResilientUpstream, ServiceEntryResolution, ServiceIdentity,
   ServicePort, UpstreamTls,
 } from '../../src';
@@ -189,6 +189,18 @@ describe('EgressControl: TLS origination by the sidecar', () => {
     });
     expect(one(m, 'ServiceEntry').spec.ports).toEqual([{ number: 8080, name: 'http', protocol: 'HTTP', targetPort: 8443 }]);
     expect(one(m, 'DestinationRule').spec.trafficPolicy.tls).toEqual({ mode: 'SIMPLE', sni: 'api.example.com', subjectAltNames: ['*.example.com'] });
+  });
+
+  test('a CA file verifies the server, and istioctl analyze has nothing to report (IST0128)', () => {
+    const route = (caCertificates?: string) => ({ route: EgressRoute.viaGatewayTlsOrigination({ caCertificates }) });
+    const unset = MeshAnalyzer.analyze(allow({ 'legacy.example.com': route() }), { gatewayWorkloads: [GatewayWorkload.defaultEgress()] });
+    expect(unset.findings.map(f => f.code)).toContain('IST0128');
+    const m = allow({ 'legacy.example.com': route('/etc/ssl/certs/ca-certificates.crt') });
+    expect(one(m, 'DestinationRule', 'legacy.example.com').spec.trafficPolicy.tls).toEqual({
+      mode: 'SIMPLE', sni: 'legacy.example.com', subjectAltNames: ['legacy.example.com'], caCertificates: '/etc/ssl/certs/ca-certificates.crt',
+    });
+    const report = MeshAnalyzer.analyze(m, { gatewayWorkloads: [GatewayWorkload.defaultEgress()] });
+    expect(report.findings.map(f => f.code)).not.toContain('IST0128');
   });
 
   test('the TLS policy joins the host\'s one DestinationRule, with a ResilientUpstream\'s', () => {
@@ -494,6 +506,11 @@ describe('EgressControl: bad input fails synth and emits nothing for the host', 
     expectRefused('api.stripe.com', { ports: [] }, /ports got \[\]: give at least one port/);
     expectRefused('api.stripe.com', { ports: [ServicePort.https(443), ServicePort.https(443, { name: 'https-2' })] }, /ports\.port got '443': each value may appear only once/);
     expectRefused('api.stripe.com', { ports: [ServicePort.https(443, { name: 'web' })] }, /ports\[0\]\.name got 'web': name the port 'https'/);
+  });
+
+  test('a CA file that is not an absolute path', () => {
+    expectRefused('legacy.example.com', { route: EgressRoute.tlsOrigination({ caCertificates: 'ca.pem' }) },
+      /allowHost\('legacy\.example\.com'\)\.route\.caCertificates got 'ca\.pem': give the absolute path of the CA file in the proxy/);
   });
 
   test('TLS origination on a TCP-only port', () => {
