@@ -373,7 +373,7 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
     const sni = origination.sni ?? host.name;
     if (!isDnsSubdomain(sni)) throw configError(control, at('route.sni'), sni, 'use a domain name such as api.example.com');
     tls = UpstreamTls.simple({ sni, subjectAltNames: origination.subjectAltNames, caCertificates: origination.caCertificates });
-    tls._render(control, at('route'), host.name);
+    tls._validate(control, at('route'));
     const routing = HostRouting.of(control, host);
     if (routing.namespace !== control.namespace) {
       throw configError(control, at('route'), mode,
@@ -429,9 +429,10 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
   }
   const principals = identities.map(i => i.principal(control));
   requireUnique(control, at('fromIdentities'), principals);
+  const callers = [...namespaces, ...identities.map(i => i.namespace)];
   if (route.viaEgressGateway) {
     // The route and the DestinationRule subset to the gateway are this namespace's; other namespaces' sidecars lack them.
-    const outside = [...namespaces, ...identities.map(i => i.namespace)].filter(n => n !== control.namespace);
+    const outside = callers.filter(n => n !== control.namespace);
     if (outside.length) {
       throw configError(control, at(props.fromNamespaces?.some(n => n !== control.namespace) ? 'fromNamespaces' : 'fromIdentities'), outside,
         `through the egress gateway only callers in namespace '${control.namespace}' can be admitted: allow the host in the EgressControl of the other namespace too`);
@@ -441,7 +442,7 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
   // Who must see the ServiceEntry and routes: this namespace, the gateway that forwards, the callers' namespaces.
   const needed = new Set<string>([control.namespace]);
   if (route.viaEgressGateway) needed.add(control.egressGateway.namespace);
-  if (enforced) [...namespaces, ...identities.map(i => i.namespace)].forEach(n => needed.add(n));
+  if (enforced) callers.forEach(n => needed.add(n));
   const exportTo = props.exportTo === undefined
     ? [...needed].map(n => (n === control.namespace ? '.' : n))
     : checkExportTo(control, at('exportTo'), props.exportTo, needed);
@@ -460,7 +461,7 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
     tls,
     servingHost,
     gatewayService,
-    callerNamespaces: [...new Set([...namespaces, ...identities.map(i => i.namespace)])],
+    callerNamespaces: [...new Set(callers)],
   };
 }
 

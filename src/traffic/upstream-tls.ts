@@ -66,20 +66,26 @@ export class UpstreamTls {
     private readonly options: OriginateTlsOptions,
   ) {}
 
-  /** @internal */
-  public _render(scope: IConstruct, prop: string, host?: string): any {
+  /** @internal Refuses options the mode cannot use, naming `prop`; rendering checks them too. */
+  public _validate(scope: IConstruct, prop: string): void {
     if (this.mode === 'MUTUAL' && !this.options.credentialName) {
       throw configError(scope, `${prop}.credentialName`, undefined, 'mutual TLS needs a credentialName holding the client certificate');
     }
+    const caCertificates = this.options.caCertificates;
+    if (caCertificates !== undefined && !caCertificates.startsWith('/')) {
+      throw configError(scope, `${prop}.caCertificates`, caCertificates, 'give the absolute path of the CA file in the proxy, such as /etc/ssl/certs/ca-certificates.crt');
+    }
+  }
+
+  /** @internal */
+  public _render(scope: IConstruct, prop: string, host?: string): any {
+    this._validate(scope, prop);
     if (this.mode === 'ISTIO_MUTUAL') return compact({ mode: this.mode, sni: this.options.sni });
     if (this.mode !== 'SIMPLE' && this.mode !== 'MUTUAL') return { mode: this.mode };
     const sni = this.options.sni ?? (host && !host.startsWith('*') ? host : undefined);
     // Verify the server's name: without subjectAltNames a valid certificate for any name would be accepted.
     const subjectAltNames = this.options.subjectAltNames ?? (sni ? [sni] : undefined);
-    const caCertificates = this.options.caCertificates;
-    if (caCertificates !== undefined && !caCertificates.startsWith('/')) {
-      throw configError(scope, `${prop}.caCertificates`, caCertificates, 'give the absolute path of the CA file in the proxy, such as /etc/ssl/certs/ca-certificates.crt');
-    }
-    return compact({ mode: this.mode, sni, subjectAltNames, credentialName: this.options.credentialName, caCertificates });
+    const { credentialName, caCertificates } = this.options;
+    return compact({ mode: this.mode, sni, subjectAltNames, credentialName, caCertificates });
   }
 }
