@@ -1,6 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { appRegistry } from '../_app-registry';
+import { appSingleton } from '../_app-registry';
 import { configError } from '../_errors';
 import { requireDnsLabel } from '../_validate';
 import * as gatewayapi from '../imports/gateway-api';
@@ -49,14 +49,8 @@ export class Waypoint extends Construct {
    * of the namespace shares it.
    */
   public static forNamespace(scope: IConstruct, namespace: string, name: string = 'waypoint'): Waypoint {
-    const registry = appRegistry<Waypoint>(scope, 'Waypoint');
-    const key = `${namespace}/${name}`;
-    let waypoint = registry.get(key);
-    if (!waypoint) {
-      waypoint = new Waypoint(Chart.of(scope), `Waypoint-${namespace}-${name}`, { namespace, name });
-      registry.set(key, waypoint);
-    }
-    return waypoint;
+    return appSingleton(scope, 'Waypoint', `${namespace}/${name}`,
+      () => new Waypoint(Chart.of(scope), `Waypoint-${namespace}-${name}`, { namespace, name }));
   }
 
   /** The waypoint's Gateway. */

@@ -1,6 +1,6 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { appRegistry } from '../_app-registry';
+import { appSingleton } from '../_app-registry';
 import { Mesh } from './mesh';
 import * as networking from '../imports/istio-networking';
 
@@ -23,13 +23,7 @@ export interface SidecarContribution {
 export class NamespaceSidecar {
   /** The Sidecar of `namespace` in the app of `scope`. */
   public static of(scope: IConstruct, namespace: string): NamespaceSidecar {
-    const registry = appRegistry<NamespaceSidecar>(scope, 'NamespaceSidecar');
-    let sidecar = registry.get(namespace);
-    if (!sidecar) {
-      sidecar = new NamespaceSidecar(namespace);
-      registry.set(namespace, sidecar);
-    }
-    return sidecar;
+    return appSingleton(scope, 'NamespaceSidecar', namespace, () => new NamespaceSidecar(namespace));
   }
 
   private readonly contributions: SidecarContribution[] = [];

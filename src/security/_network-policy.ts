@@ -2,7 +2,7 @@
 // labels) and rendered relative to the namespace of the policy that holds them.
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { appRegistry } from '../_app-registry';
+import { appRegistry, appSingleton } from '../_app-registry';
 
 /** @internal */
 export type Labels = { [key: string]: string };
@@ -85,8 +85,7 @@ export function renderNetRules(rules: NetRule[], ownNamespace: string, key: 'fro
  * hosts), so a ZeroTrustNamespace's default-deny NetworkPolicy admits it; read when the policy is rendered.
  */
 export function addNamespaceEgress(scope: IConstruct, namespace: string, rules: () => NetRule[]): void {
-  const registry = appRegistry<(() => NetRule[])[]>(scope, 'NamespaceEgress');
-  registry.set(namespace, [...(registry.get(namespace) ?? []), rules]);
+  appSingleton<(() => NetRule[])[]>(scope, 'NamespaceEgress', namespace, () => []).push(rules);
 }
 
 /** @internal The egress other constructs declared for the pods of `namespace`. */
@@ -110,13 +109,7 @@ interface WaypointEntry {
 }
 
 function waypointEntry(scope: IConstruct, namespace: string): WaypointEntry {
-  const registry = appRegistry<WaypointEntry>(scope, 'NamespaceWaypoints');
-  let entry = registry.get(namespace);
-  if (!entry) {
-    entry = { waypoints: [], listeners: [] };
-    registry.set(namespace, entry);
-  }
-  return entry;
+  return appSingleton<WaypointEntry>(scope, 'NamespaceWaypoints', namespace, () => ({ waypoints: [], listeners: [] }));
 }
 
 /** @internal Declares a waypoint of `namespace`, for the NetworkPolicies of a ZeroTrustNamespace defined before or after. */

@@ -1,6 +1,6 @@
 import { ApiObject, Chart, Duration, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { appRegistry } from '../_app-registry';
+import { appSingleton } from '../_app-registry';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
 import { registerSpecSource } from '../_spec-source';
@@ -141,13 +141,8 @@ export class HostRouting extends Construct {
    * @param host the host
    */
   public static of(scope: IConstruct, host: Host): HostRouting {
-    const registry = appRegistry<HostRouting>(scope, 'HostRouting');
-    let routing = registry.get(host.name);
-    if (!routing) {
-      routing = new HostRouting(Chart.of(scope), `Routing-${host.name.replace(/[^a-zA-Z0-9-]/g, '-')}`, host);
-      registry.set(host.name, routing);
-    }
-    return routing;
+    return appSingleton(scope, 'HostRouting', host.name,
+      () => new HostRouting(Chart.of(scope), `Routing-${host.name.replace(/[^a-zA-Z0-9-]/g, '-')}`, host));
   }
 
   /** The host routed. */
