@@ -826,6 +826,29 @@ describe('ZeroTrustNamespace: with the other patterns', () => {
     });
   });
 
+  test.each([['ZeroTrustNamespace'], ['EgressControl']])('a ZeroTrustNamespace and an EgressControl of one namespace in different data plane modes (%s first) are refused', (first) => {
+    // GIVEN a sidecar mesh, the shop made zero trust in ambient mode and its egress controlled in sidecar mode
+    const c = chart();
+    const zeroTrust = () => new ZeroTrustNamespace(c, 'ZeroTrust', { dataplaneMode: DataplaneMode.AMBIENT });
+    const egress = () => new EgressControl(c, 'Egress');
+    const before = first === 'EgressControl' ? egress() : zeroTrust();
+    const emitted = Testing.synth(c);
+    // THEN the second fails, naming the first and the fix, and adds nothing
+    const second = first === 'EgressControl' ? zeroTrust : egress;
+    const path = first === 'EgressControl' ? 'shop/ZeroTrust' : 'shop/Egress';
+    const mode = first === 'EgressControl' ? 'ambient' : 'sidecar';
+    expect(second).toThrow(new RegExp(`^${path}: dataplaneMode got '${mode}': ${before.node.path} configures namespace 'shop' for ${first === 'EgressControl' ? 'sidecar' : 'ambient'} mode: use one data plane mode per namespace`));
+    expect(Testing.synth(c)).toEqual(emitted);
+  });
+
+  test('an EgressControl of another namespace may use another data plane mode', () => {
+    const c = chart();
+    new ZeroTrustNamespace(c, 'ZeroTrust', { dataplaneMode: DataplaneMode.AMBIENT });
+    const egress = new EgressControl(c, 'Egress', { namespace: 'billing' });
+    expect(egress.dataplaneMode).toBe(DataplaneMode.SIDECAR);
+    expect(one(synth(c), 'Sidecar', 'default').metadata.namespace).toBe('billing');
+  });
+
   test('an EgressControl in a namespace whose ZeroTrustNamespace keeps no Sidecar: the EgressControl\'s lists the declared calls', () => {
     const app = Testing.app();
     const c = chart({}, 'shop', app);
