@@ -1,13 +1,11 @@
 // `cdk8s-istio analyze`: the mesh analysis of manifests on disk, written by cdk8s or any other tool. Not part of the
 // jsii API: the bin dispatches to runAnalyzeCommand.
 import * as fs from 'fs';
-import * as path from 'path';
-import { loadAll } from 'js-yaml';
 import { AnalysisMeshConfig } from './analysis-mesh-config';
 import { AnalysisReport } from './analysis-report';
 import { AnalysisLevel, AnalysisSuppression } from './finding';
 import { MeshAnalyzer } from './mesh-analyzer';
-import { CommandStreams, OptionSpec, STDIO, UsageError, parseArgs } from '../_cli';
+import { CommandStreams, FILE_OPERANDS, InputError, OptionSpec, STDIO, UsageError, parseArgs, readManifests, readStdin, runCommand } from '../_cli';
 
 export const ANALYZE_USAGE = `Usage: cdk8s-istio analyze [options] FILE...
 
@@ -25,7 +23,7 @@ Analyzes Istio and Kubernetes manifests offline, like istioctl analyze, without 
   --list-analyzers          list the analyzers and exit
   -h, --help                show this help
 
-FILE may be a YAML or JSON file, a directory (its .yaml, .yml and .json files, recursively) or - for standard input.
+${FILE_OPERANDS}
 Exit status: 0 when no finding reaches the fail level, 1 when one does, 2 for usage or input errors.
 `;
 
@@ -49,44 +47,14 @@ function suppression(value: string): AnalysisSuppression {
   return eq < 0 ? { code: value } : { code: value.slice(0, eq), resource: value.slice(eq + 1) };
 }
 
-function manifestFiles(target: string): string[] {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(target);
-  } catch {
-    throw new UsageError(`${target}: no such file or directory`);
-  }
-  if (!stat.isDirectory()) return [target];
-  return fs.readdirSync(target).sort().flatMap(name => {
-    const full = path.join(target, name);
-    if (fs.statSync(full).isDirectory()) return manifestFiles(full);
-    return /\.(ya?ml|json)$/.test(name) ? [full] : [];
-  });
-}
-
-function readManifests(files: string[], stdin: () => string): any[] {
-  const out: any[] = [];
-  for (const target of files) {
-    for (const file of target === '-' ? ['-'] : manifestFiles(target)) {
-      const text = file === '-' ? stdin() : fs.readFileSync(file, 'utf8');
-      try {
-        out.push(...(loadAll(text) as any[]).filter(d => d !== null && d !== undefined));
-      } catch (e) {
-        throw new UsageError(`${file === '-' ? 'standard input' : file}: not valid YAML or JSON (${(e as Error).message.split('\n')[0]})`);
-      }
-    }
-  }
-  return out;
-}
-
 /**
  * Runs `cdk8s-istio analyze` with its arguments (after the subcommand) and returns the exit status.
  * @param args the arguments
  * @param streams where to write
  * @param stdin reads standard input, for the file `-`
  */
-export function runAnalyzeCommand(args: string[], streams: CommandStreams = STDIO, stdin: () => string = () => fs.readFileSync(0, 'utf8')): number {
-  try {
+export function runAnalyzeCommand(args: string[], streams: CommandStreams = STDIO, stdin: () => string = readStdin): number {
+  return runCommand('analyze', streams, () => {
     const parsed = parseArgs(args, OPTIONS);
     if (parsed.help) {
       streams.out(ANALYZE_USAGE);
@@ -96,7 +64,6 @@ export function runAnalyzeCommand(args: string[], streams: CommandStreams = STDI
       streams.out(MeshAnalyzer.analyzerNames().join('\n') + '\n');
       return 0;
     }
-    if (parsed.files.length === 0) throw new UsageError('give at least one FILE, directory or - for standard input');
     const one = (name: string) => parsed.values.get(name)?.[0];
     const output = one('--output') ?? 'text';
     if (output !== 'text' && output !== 'json') throw new UsageError(`--output got '${output}': use text or json`);
@@ -105,11 +72,11 @@ export function runAnalyzeCommand(args: string[], streams: CommandStreams = STDI
     const meshConfigFile = one('--mesh-config');
     let meshConfig: AnalysisMeshConfig | undefined;
     if (meshConfigFile) {
-      if (!fs.existsSync(meshConfigFile)) throw new UsageError(`--mesh-config ${meshConfigFile}: no such file`);
+      if (!fs.existsSync(meshConfigFile)) throw new InputError(`--mesh-config ${meshConfigFile}: no such file`);
       try {
         meshConfig = AnalysisMeshConfig.fromYaml(fs.readFileSync(meshConfigFile, 'utf8'));
       } catch (e) {
-        throw new UsageError(`--mesh-config ${meshConfigFile}: ${(e as Error).message}`);
+        throw new InputError(`--mesh-config ${meshConfigFile}: ${(e as Error).message}`);
       }
     }
     const manifests = readManifests(parsed.files, stdin);
@@ -136,11 +103,5 @@ export function runAnalyzeCommand(args: string[], streams: CommandStreams = STDI
     const failing = report.findingsAtOrAbove(failLevel).length;
     if (failing > 0) streams.err(`${failing} finding${failing > 1 ? 's' : ''} at or above ${failLevel}\n`);
     return failing > 0 ? 1 : 0;
-  } catch (e) {
-    if (e instanceof UsageError) {
-      streams.err(`cdk8s-istio analyze: ${e.message}\nRun cdk8s-istio analyze --help for usage.\n`);
-      return 2;
-    }
-    throw e;
-  }
+  });
 }

@@ -2,6 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { loadAll } from 'js-yaml';
 import { runAnalyzeCommand } from '../../src/analysis/cli';
 
 const DATA = path.resolve(__dirname, '..', '..', '..', 'shared', 'istio-testdata', 'analysis', 'testdata');
@@ -85,6 +86,16 @@ describe('cdk8s-istio analyze', () => {
     expect(stdin.out).toMatch(/\(Gateway alpha\) Conflict with gateways default\/beta/);
   });
 
+  test('JSON input: an object or an array of manifests; invalid input exits 2 naming the file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'analyze-'));
+    const manifests = loadAll(fs.readFileSync(path.join(DATA, 'conflicting-gateways.yaml'), 'utf8')).filter(d => d);
+    fs.writeFileSync(path.join(dir, 'all.json'), JSON.stringify(manifests));
+    expect(run([path.join(dir, 'all.json')]).out).toMatch(/IST0145[\s\S]*IST0145/);
+    fs.writeFileSync(path.join(dir, 'broken.json'), '{"kind":');
+    expect(run([path.join(dir, 'broken.json')])).toEqual(expect.objectContaining({ code: 2, err: expect.stringMatching(/broken\.json: not valid JSON/) }));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   test('clean input prints that no issues were found', () => {
     const r = run(['--analyzer', 'gateway.ConflictingGatewayAnalyzer', path.join(DATA, 'gateway-different-port.yaml')]);
     expect(r).toEqual({ code: 0, out: 'No validation issues found.\n', err: '' });
@@ -95,7 +106,7 @@ describe('cdk8s-istio analyze', () => {
     expect(run(['--output', 'yaml', 'x.yaml']).err).toMatch(/--output got 'yaml': use text or json/);
     expect(run(['--fail-level', 'fatal', 'x.yaml']).err).toMatch(/--fail-level got 'fatal': use Error, Warning or Info/);
     expect(run(['--nope']).err).toMatch(/unknown option --nope/);
-    expect(run(['missing.yaml']).err).toMatch(/missing.yaml: no such file or directory/);
+    expect(run(['missing.yaml'])).toEqual({ code: 2, out: '', err: 'cdk8s-istio analyze: missing.yaml: no such file or directory\n' });
     expect(run(['--analyzer', 'bogus.Analyzer', path.join(DATA, 'conflicting-gateways.yaml')]).err).toMatch(/analyzers got unknown 'bogus.Analyzer'/);
     expect(run(['-h'])).toEqual(expect.objectContaining({ code: 0, out: expect.stringMatching(/^Usage: cdk8s-istio analyze/) }));
   });

@@ -72,25 +72,48 @@ describe('cdk8s-istio graph and plan', () => {
     expect(run(runPlanCommand, ['-h'])).toEqual({ code: 0, out: PLAN_USAGE, err: '' });
   });
 
-  test('usage errors exit 2 with the usage', () => {
-    expect(run(runGraphCommand, [])).toEqual({ code: 2, out: '', err: `cdk8s-istio: give at least one manifest file or directory\n\n${GRAPH_USAGE}` });
-    expect(run(runGraphCommand, ['--colour', 'x', dir]).err).toMatch(/^cdk8s-istio: unknown option --colour\n/);
-    expect(run(runGraphCommand, ['--format', 'svg', dir]).err).toMatch(/^cdk8s-istio: --format got 'svg': use mermaid, dot or markdown\n/);
-    expect(run(runPlanCommand, [dir, '--title']).err).toMatch(/^cdk8s-istio: --title needs a value\n/);
+  test('usage errors exit 2, pointing at the help', () => {
+    expect(run(runGraphCommand, [])).toEqual({
+      code: 2, out: '', err: 'cdk8s-istio graph: give at least one FILE, directory or - for standard input\nRun cdk8s-istio graph --help for usage.\n',
+    });
+    expect(run(runGraphCommand, ['--colour', 'x', dir]).err).toMatch(/^cdk8s-istio graph: unknown option --colour\n/);
+    expect(run(runGraphCommand, ['--format', 'svg', dir]).err).toMatch(/^cdk8s-istio graph: --format got 'svg': use mermaid, dot or markdown\n/);
+    expect(run(runPlanCommand, [dir, '--title']).err).toMatch(/^cdk8s-istio plan: --title needs a value\n/);
     expect(run(runPlanCommand, ['--format', 'dot', dir]).code).toBe(2);
+    // An option given twice is refused, as analyze does, rather than one of the values being dropped.
+    expect(run(runGraphCommand, ['--format', 'dot', '-f', 'mermaid', dir])).toEqual({
+      code: 2, out: '', err: 'cdk8s-istio graph: --format given twice\nRun cdk8s-istio graph --help for usage.\n',
+    });
+    expect(run(runPlanCommand, ['-o', 'a.md', '--output', 'b.md', dir]).err).toMatch(/^cdk8s-istio plan: --output given twice\n/);
   });
 
-  test('bad input exits 1 naming the file', () => {
-    expect(run(runGraphCommand, [path.join(dir, 'missing.yaml')])).toEqual({ code: 1, out: '', err: `cdk8s-istio: ${path.join(dir, 'missing.yaml')}: no such file or directory\n` });
+  test('input errors exit 2 naming the file', () => {
+    const missing = path.join(dir, 'missing.yaml');
+    expect(run(runGraphCommand, [missing])).toEqual({ code: 2, out: '', err: `cdk8s-istio graph: ${missing}: no such file or directory\n` });
     fs.writeFileSync(path.join(dir, 'broken.yaml'), 'kind: [unclosed');
-    expect(run(runGraphCommand, [path.join(dir, 'broken.yaml')]).err).toMatch(/broken\.yaml: not valid YAML/);
+    expect(run(runGraphCommand, [path.join(dir, 'broken.yaml')])).toEqual(expect.objectContaining({ code: 2, err: expect.stringMatching(/broken\.yaml: not valid YAML/) }));
     fs.writeFileSync(path.join(dir, 'findings.json'), '{"not": "an array"}');
     expect(run(runPlanCommand, ['--findings', path.join(dir, 'findings.json'), dir])).toEqual({
-      code: 1,
+      code: 2,
       out: '',
-      err: `cdk8s-istio: ${path.join(dir, 'findings.json')}: give the findings as cdk8s-istio analyze -o json writes them: a JSON array of {code, name, level, resource, message}\n`,
+      err: `cdk8s-istio plan: --findings ${path.join(dir, 'findings.json')}: give the findings as cdk8s-istio analyze -o json writes them: a JSON array of {code, name, level, resource, message}\n`,
     });
+    fs.writeFileSync(path.join(dir, 'findings.json'), 'IST0108,oops');
+    expect(run(runPlanCommand, ['--findings', path.join(dir, 'findings.json'), dir]).err).toMatch(/--findings .*findings\.json: not valid JSON/);
+    expect(run(runPlanCommand, ['--findings', path.join(dir, 'none.json'), dir]).err).toMatch(/--findings .*none\.json: no such file\n$/);
     expect(run(runPlanCommand, ['--findings', path.join(dir, 'findings.json'), '--no-analysis', dir]).err).toMatch(/give --findings or --no-analysis, not both/);
     expect(run(runGraphCommand, ['--no-analysis', dir]).err).toMatch(/unknown option --no-analysis/);
+  });
+
+  test('standard input, and directories without node_modules and hidden directories', () => {
+    const text = manifests.map(m => dump(m)).join('---\n');
+    let out = '';
+    expect(runGraphCommand(['-'], { out: t => (out += t), err: () => undefined }, () => text)).toBe(0);
+    expect(out).toBe(MeshDiagram.fromManifests(manifests).toMermaid());
+    for (const skipped of ['node_modules', '.git']) {
+      fs.mkdirSync(path.join(dir, 'dist', skipped));
+      fs.writeFileSync(path.join(dir, 'dist', skipped, 'x.yaml'), 'kind: [unclosed');
+    }
+    expect(run(runGraphCommand, [path.join(dir, 'dist')]).out).toBe(MeshDiagram.fromManifests(manifests).toMermaid());
   });
 });
