@@ -895,7 +895,7 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
     renderRule(this, FLAT_RULE, rule, false);
     renderIssuer(this, 'requireJwt', issuer);
     const name = zt._otherNames.RequestAuthentication.take(`${this.name}-jwt`);
-    const requestAuthentication = new RequestAuthentication(this, name, {
+    const requestAuthentication = new RequestAuthentication(this, this.childId('jwt'), {
       name,
       namespace: zt.namespaceName,
       ...placement,
@@ -1006,14 +1006,15 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
       throw configError(this, 'name', options.name, 'another policy of the namespace has that name: choose another');
     }
     const policyName = options.name ?? zt._names.take(generatedName);
+    const id = this.childId(generatedName.slice(this.name.length + 1));
     // An ALLOW rule's NetworkPolicy comes first, so every workload's first child has one construct id: constructs
     // keeps children in a plain object, and past about 1,500 distinct first keys V8 stops sharing hidden classes (see
-    // README, Performance).
+    // README, Performance). Without it, the first id names the rule and its source, never the workload.
     const networkPolicyFirst = action === AuthorizationAction.ALLOW && this.ownNetworkPolicyAdmits && !this._networkPolicy;
     if (networkPolicyFirst) this.ensureNetworkPolicy();
     let policy: AuthorizationPolicy;
     try {
-      policy = new AuthorizationPolicy(this, policyName, {
+      policy = new AuthorizationPolicy(this, id, {
         name: policyName,
         namespace: zt.namespaceName,
         ...placement,
@@ -1023,7 +1024,7 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
       });
     } catch (e) {
       // A refused policy leaves nothing behind: neither its construct, the NetworkPolicy nor the names.
-      this.node.tryRemoveChild(policyName);
+      this.node.tryRemoveChild(id);
       zt._names.release(policyName);
       if (networkPolicyFirst) {
         zt._otherNames.NetworkPolicy.release(this._networkPolicy!.name);
@@ -1065,6 +1066,16 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
       }
       if (caller && caller.zeroTrustNamespace._networkPolicies) caller.ensureNetworkPolicy();
     }
+  }
+
+  /**
+   * A construct id for a child, unique among the workload's children and free of the workload's name, so workloads
+   * share their children's ids (see addPolicy).
+   */
+  private childId(base: string): string {
+    let id = base;
+    for (let i = 2; this.node.tryFindChild(id); i++) id = `${base}-${i}`;
+    return id;
   }
 
   /** Whether callers admitted by a rule are admitted by the workload's own NetworkPolicy (with a waypoint, by its). */

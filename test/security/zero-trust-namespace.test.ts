@@ -4,7 +4,7 @@ import { ApiObject, App, JsonPatch, Testing } from 'cdk8s';
 import { loadAll } from 'js-yaml';
 import { RESOURCES, ambientShop, byKind, chart, deployment, one, securityObjects, shop, synth } from './fixtures';
 import {
-  AuthorizationEvaluator, CanaryService, Caller, Condition, DataplaneMode, EgressControl, EgressRoute, Host, Mesh, MigrationPhase, MtlsMode,
+  AuthorizationEvaluator, AuthorizationPolicy, CanaryService, Caller, Condition, DataplaneMode, EgressControl, EgressRoute, Host, Mesh, MigrationPhase, MtlsMode,
   ResilientUpstream, ServiceEntryResolution, ServiceIdentity, ServicePort, Source, UpstreamTls, Waypoint, WorkloadSelector, ZeroTrustNamespace,
 } from '../../src';
 
@@ -895,6 +895,23 @@ describe('ZeroTrustNamespace: more refusals', () => {
     workloads.forEach((w, i) => w.allowFrom(i ? workloads[i - 1] : backend, { methods: ['GET'] }));
     frontend.allowFrom(Source.ingressGateway());
     expect(new Set([frontend, backend, ...workloads].map(w => w.node.children[0].node.id))).toEqual(new Set(['NetworkPolicy']));
+  });
+
+  test('without NetworkPolicies, a workload\'s children are named after its rules and their sources, never after the workload', () => {
+    // GIVEN a namespace in its first migration phase (no NetworkPolicies), whose workloads start with different rules
+    const { zt, chart: c, frontend } = shop({}, { migrationPhase: MigrationPhase.ACCEPT_PLAINTEXT });
+    const [orders, billing, search, audit] = ['orders', 'billing', 'search', 'audit'].map(n => zt.addWorkload(deployment(c, n), { serviceName: n }));
+    orders.allowFrom(frontend, { methods: ['GET'] });
+    orders.allowFrom(frontend, { methods: ['POST'] });
+    billing.allowFrom(frontend);
+    search.denyFrom(Source.namespace('sandbox'));
+    audit.requireJwt({ issuer: 'https://auth.example.com', jwksUri: 'https://auth.example.com/jwks.json' });
+    // THEN workloads share first ids, and the policies keep their names
+    expect([orders, billing, search, audit].map(w => w.node.children.map(k => k.node.id))).toEqual([
+      ['allow-frontend', 'allow-frontend-2'], ['allow-frontend'], ['deny-ns-sandbox'], ['jwt', 'require-jwt'],
+    ]);
+    expect(orders.node.children.map(k => (k as AuthorizationPolicy).name)).toEqual(['orders-allow-frontend', 'orders-allow-frontend-2']);
+    synth(c);
   });
 
   test('a workload name too long for the names generated from it', () => {
