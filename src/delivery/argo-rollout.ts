@@ -8,8 +8,9 @@ import { requireDnsLabel, requireInteger, requireUnique } from '../_validate';
 import { Waypoint } from '../ambient/waypoint';
 import * as argorollouts from '../imports/argo-rollouts';
 import { IngressGateway } from '../ingress/ingress-gateway';
+import { namespaceDataplane } from '../mesh/_namespace-dataplane';
 import { Host } from '../mesh/host';
-import { DataplaneMode, Mesh, TrafficApi } from '../mesh/mesh';
+import { DataplaneMode, TrafficApi } from '../mesh/mesh';
 import { namespaceOf } from '../mesh/service-identity';
 import { ServicePort } from '../mesh/service-port';
 import type { CanaryIngress } from '../traffic/canary-service';
@@ -445,6 +446,8 @@ export class ArgoRollout extends Construct {
       requireUnique(this, 'trafficRoutes', props.trafficRoutes);
       this.trafficRoutes = [...props.trafficRoutes];
     }
+    // The namespace's mode (a ZeroTrustNamespace may enroll it in another than the Mesh's): ambient needs a waypoint.
+    const ambient = namespaceDataplane(this, this.namespace) === DataplaneMode.AMBIENT;
 
     // The pods: every Service, subset and the Rollout select them by `app`.
     const labels = { app: this.name };
@@ -482,7 +485,7 @@ export class ArgoRollout extends Construct {
       this.routing.addRouteDependency(...this.splitServices, ...this.splitRoutings.flatMap(r => r.destinationRules));
       destinations = [{ host: hosts[0], weight: 100 }, { host: hosts[1], weight: 0 }];
     }
-    if (Mesh.of(this).dataplaneMode === DataplaneMode.AMBIENT) {
+    if (ambient) {
       const waypoint = Waypoint.forNamespace(this, this.namespace);
       for (const s of [this.service, ...this.splitServices]) waypoint.use(s);
     }

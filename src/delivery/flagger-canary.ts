@@ -9,8 +9,9 @@ import { compact } from '../_render';
 import { requireDnsLabel, requireInteger, requireUnique } from '../_validate';
 import * as flagger from '../imports/flagger';
 import { IngressGateway } from '../ingress/ingress-gateway';
+import { namespaceDataplane } from '../mesh/_namespace-dataplane';
 import { Host } from '../mesh/host';
-import { DataplaneMode, Mesh } from '../mesh/mesh';
+import { DataplaneMode } from '../mesh/mesh';
 import { namespaceOf } from '../mesh/service-identity';
 import { ServicePort } from '../mesh/service-port';
 import type { CanaryIngress } from '../traffic/canary-service';
@@ -445,7 +446,7 @@ export class FlaggerCanary extends Construct {
     const deployment = props.deployment;
     this.name = adapterName(this, props.name, deployment);
     this.namespace = namespaceOf(deployment);
-    if (Mesh.of(this).dataplaneMode === DataplaneMode.AMBIENT) {
+    if (namespaceDataplane(this, this.namespace) === DataplaneMode.AMBIENT) {
       throw configError(this, 'dataplaneMode', DataplaneMode.AMBIENT,
         'Flagger creates the routed Services itself, so they cannot be enrolled in a waypoint here: use the Argo Rollouts adapter or ReleasePhases in ambient mode');
     }

@@ -6,7 +6,7 @@ import { isDnsLabel, requireDnsLabel, requireUnique } from '../_validate';
 import { AllowedExternalService, AllowHostOptions } from './allowed-external-service';
 import { Waypoint } from '../ambient/waypoint';
 import * as networking from '../imports/istio-networking';
-import { claimNamespaceDataplane } from '../mesh/_namespace-dataplane';
+import { namespaceDataplane } from '../mesh/_namespace-dataplane';
 import { NamespaceSidecar } from '../mesh/_namespace-sidecar';
 import { GatewayWorkload } from '../mesh/gateway-workload';
 import { Host } from '../mesh/host';
@@ -135,7 +135,7 @@ export class EgressControl extends Construct {
     if (other) {
       throw configError(this, 'namespace', this.namespace, `${other.node.path} already controls its egress: define one EgressControl per namespace`);
     }
-    claimNamespaceDataplane(this, this.namespace, this.dataplaneMode);
+    namespaceDataplane(this, this.namespace, this.dataplaneMode);
     registry.set(this.namespace, this);
 
     if (ambient) {

@@ -18,7 +18,7 @@ import { MigrationPhase, MtlsMode } from './mtls-mode';
 import { PeerAuthentication } from './peer-authentication';
 import { JwtIssuer, RequestAuthentication, renderIssuer } from './request-authentication';
 import { USE_WAYPOINT_LABEL, Waypoint } from '../ambient/waypoint';
-import { claimNamespaceDataplane } from '../mesh/_namespace-dataplane';
+import { namespaceDataplane } from '../mesh/_namespace-dataplane';
 import { NamespaceSidecar } from '../mesh/_namespace-sidecar';
 import { DataplaneMode, Mesh } from '../mesh/mesh';
 import { IServiceIdentity } from '../mesh/service-identity';
@@ -352,7 +352,7 @@ export class ZeroTrustNamespace extends Construct {
     }
     const scrapers = [...(props.metricsScraperNamespaces ?? [])];
     scrapers.forEach((n, i) => requireDnsLabel(this, `metricsScraperNamespaces[${i}]`, n));
-    claimNamespaceDataplane(this, this.namespaceName, this.dataplaneMode);
+    namespaceDataplane(this, this.namespaceName, this.dataplaneMode);
 
     this.mtlsMode = this.migrationPhase === MigrationPhase.ACCEPT_PLAINTEXT ? MtlsMode.PERMISSIVE : MtlsMode.STRICT;
     this.dryRun = this.migrationPhase !== MigrationPhase.ENFORCE;

@@ -10,8 +10,9 @@ import { RetryPolicy } from './retry-policy';
 import { Waypoint } from '../ambient/waypoint';
 import type { ReleasePhases } from '../delivery/release-phases';
 import { IngressGateway, IngressTls } from '../ingress/ingress-gateway';
+import { namespaceDataplane } from '../mesh/_namespace-dataplane';
 import { Host } from '../mesh/host';
-import { DataplaneMode, Mesh, TrafficApi } from '../mesh/mesh';
+import { DataplaneMode, TrafficApi } from '../mesh/mesh';
 import { ServiceIdentity, namespaceOf } from '../mesh/service-identity';
 import { ServicePort } from '../mesh/service-port';
 import { WorkloadSelector } from '../mesh/workload-selector';
@@ -255,6 +256,11 @@ export class CanaryService extends Construct {
     // service (see the benchmark).
     this.namespace = props.namespace === undefined ? namespaceOf(this) : requireDnsLabel(this, 'namespace', props.namespace);
     const namespace = props.namespace;
+    // The namespace's mode (a ZeroTrustNamespace may enroll it in another than the Mesh's): ambient needs a waypoint.
+    const ambient = namespaceDataplane(this, this.namespace) === DataplaneMode.AMBIENT;
+    if (!ambient && props.waypoint) {
+      throw configError(this, 'waypoint', props.waypoint.node.path, `waypoints serve ambient mode, and namespace '${this.namespace}' runs sidecars: drop waypoint`);
+    }
     this.serviceAccount = new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', {
       metadata: { name: this.name, namespace },
       // Istio's sidecar has its own token; the application gets none unless it asks.
@@ -266,11 +272,9 @@ export class CanaryService extends Construct {
     for (const v of versions) this.workloads[v.name] = this.versionWorkload(v, ports, props);
 
     this.host = Host.service(this, this.name, this.namespace);
-    if (Mesh.of(this).dataplaneMode === DataplaneMode.AMBIENT) {
+    if (ambient) {
       this.waypoint = props.waypoint ?? Waypoint.forNamespace(this, this.namespace);
       this.waypoint.use(this.service);
-    } else if (props.waypoint) {
-      throw configError(this, 'waypoint', props.waypoint.node.path, 'waypoints serve ambient mode: set the Mesh dataplaneMode to AMBIENT, or drop waypoint');
     }
     this.routing = HostRouting.of(this, this.host);
     if (props.trafficApi) this.routing.useTrafficApi(this, props.trafficApi);

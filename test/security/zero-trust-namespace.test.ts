@@ -4,8 +4,9 @@ import { ApiObject, App, JsonPatch, Testing } from 'cdk8s';
 import { loadAll } from 'js-yaml';
 import { RESOURCES, ambientShop, byKind, chart, deployment, one, securityObjects, shop, synth } from './fixtures';
 import {
-  AuthorizationEvaluator, AuthorizationPolicy, CanaryService, Caller, Condition, DataplaneMode, EgressControl, EgressRoute, Host, Mesh, MigrationPhase, MtlsMode,
-  ResilientUpstream, ServiceEntryResolution, ServiceIdentity, ServicePort, Source, UpstreamTls, Waypoint, WorkloadSelector, ZeroTrustNamespace,
+  AuthorizationEvaluator, AuthorizationPolicy, CanaryService, Caller, Condition, DataplaneMode, EgressControl, EgressRoute, FlaggerCanary,
+  FlaggerStrategy, Host, Mesh, MigrationPhase, MtlsMode, ResilientUpstream, ServiceEntryResolution, ServiceIdentity, ServicePort, Source,
+  UpstreamTls, Waypoint, WorkloadSelector, ZeroTrustNamespace,
 } from '../../src';
 
 const BACKEND = { 'cdk8s.io/metadata.addr': 'shop-backend-c8459dcf' };
@@ -837,7 +838,31 @@ describe('ZeroTrustNamespace: with the other patterns', () => {
     const second = first === 'EgressControl' ? zeroTrust : egress;
     const path = first === 'EgressControl' ? 'shop/ZeroTrust' : 'shop/Egress';
     const mode = first === 'EgressControl' ? 'ambient' : 'sidecar';
-    expect(second).toThrow(new RegExp(`^${path}: dataplaneMode got '${mode}': ${before.node.path} configures namespace 'shop' for ${first === 'EgressControl' ? 'sidecar' : 'ambient'} mode: use one data plane mode per namespace`));
+    expect(second).toThrow(new RegExp(`^${path}: dataplaneMode got '${mode}': ${before.node.path} builds namespace 'shop' for ${first === 'EgressControl' ? 'sidecar' : 'ambient'} mode: use one data plane mode per namespace \\(the same dataplaneMode on both`));
+    expect(Testing.synth(c)).toEqual(emitted);
+  });
+
+  test('services of a namespace the ZeroTrustNamespace enrolls in ambient mode, in a sidecar mesh, go through the waypoint', () => {
+    // GIVEN a sidecar mesh and the shop in ambient mode, then a canary and a rollout-managed service in the shop
+    const c = chart();
+    const zt = new ZeroTrustNamespace(c, 'ZeroTrust', { dataplaneMode: DataplaneMode.AMBIENT });
+    const reviews = new CanaryService(c, 'Reviews', {
+      versions: [{ name: 'v1', image: 'reviews:1' }, { name: 'v2', image: 'reviews:2' }], weights: { v1: 90, v2: 10 }, resources: RESOURCES,
+    });
+    // THEN the canary's routes are applied by the namespace's waypoint, as ztunnel alone would ignore the weights
+    expect(reviews.waypoint).toBe(zt.waypoint);
+    expect(one(synth(c), 'Service', 'reviews').metadata.labels['istio.io/use-waypoint']).toBe(zt.waypoint!.name);
+    // AND Flagger, which cannot enroll the Services it creates in a waypoint, is refused there
+    expect(() => new FlaggerCanary(c, 'Checkout', { deployment: deployment(c, 'checkout'), analysis: { strategy: FlaggerStrategy.blueGreen({ iterations: 3 }) } }))
+      .toThrow(/shop\/Checkout: dataplaneMode got 'ambient': Flagger creates the routed Services itself/);
+  });
+
+  test('a ZeroTrustNamespace in another mode than the services already built for its namespace is refused', () => {
+    const c = chart();
+    new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'reviews:1' }], resources: RESOURCES });
+    const emitted = Testing.synth(c);
+    expect(() => new ZeroTrustNamespace(c, 'ZeroTrust', { dataplaneMode: DataplaneMode.AMBIENT })).toThrow(
+      'shop/ZeroTrust: dataplaneMode got \'ambient\': shop/Reviews builds namespace \'shop\' for sidecar mode: use one data plane mode per namespace: define this construct before shop/Reviews (which took the Mesh\'s mode), or set the mode on the Mesh');
     expect(Testing.synth(c)).toEqual(emitted);
   });
 
