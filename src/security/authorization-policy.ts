@@ -4,6 +4,7 @@ import { configError } from '../_errors';
 import { requireDnsLabel } from '../_validate';
 import { AuthorizationRule, renderRule, ruleNeedsL7 } from './authorization-rule';
 import * as security from '../imports/istio-security';
+import { namespaceDataplane } from '../mesh/_namespace-dataplane';
 import { DataplaneMode, Mesh } from '../mesh/mesh';
 import { WorkloadSelector } from '../mesh/workload-selector';
 
@@ -108,7 +109,7 @@ export interface AuthorizationPolicyProps {
   /**
    * How the workloads the policy selects join the mesh; in ambient mode a selector policy is enforced by ztunnel,
    * which cannot enforce L7 rules.
-   * @default - the Mesh's data plane mode
+   * @default - the namespace's (set by its ZeroTrustNamespace), else the Mesh's data plane mode
    */
   readonly dataplaneMode?: DataplaneMode;
 }
@@ -159,8 +160,8 @@ export class AuthorizationPolicy extends Construct {
     this.targets = [...(props.targets ?? [])];
     this.provider = props.provider;
     this.dryRun = props.dryRun ?? false;
-    this.dataplaneMode = props.dataplaneMode ?? mesh.dataplaneMode;
     this.namespace = requireDnsLabel(this, 'namespace', props.namespace ?? this.selector?.namespace ?? Chart.of(this).namespace ?? 'default');
+    this.dataplaneMode = namespaceDataplane(this, this.namespace, props.dataplaneMode);
     if (props.name !== undefined) requireDnsLabel(this, 'name', props.name);
     if (this.selector && this.targets.length) {
       throw configError(this, 'targets', this.targets.map(t => `${t.kind}/${t.name}`), 'set either a selector or targets, not both');

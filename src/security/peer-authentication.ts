@@ -4,7 +4,8 @@ import { configError } from '../_errors';
 import { requireDnsLabel, requireInteger } from '../_validate';
 import { MtlsMode } from './mtls-mode';
 import * as security from '../imports/istio-security';
-import { DataplaneMode, Mesh } from '../mesh/mesh';
+import { namespaceDataplane } from '../mesh/_namespace-dataplane';
+import { DataplaneMode } from '../mesh/mesh';
 import { WorkloadSelector } from '../mesh/workload-selector';
 
 /** The mutual TLS mode of one port of a workload. */
@@ -45,7 +46,7 @@ export interface PeerAuthenticationProps {
   readonly portModes?: PortMtls[];
   /**
    * How the workloads join the mesh; ztunnel ignores DISABLE, so it is refused in ambient mode.
-   * @default - the Mesh's data plane mode
+   * @default - the namespace's (set by its ZeroTrustNamespace), else the Mesh's data plane mode
    */
   readonly dataplaneMode?: DataplaneMode;
 }
@@ -69,8 +70,8 @@ export class PeerAuthentication extends Construct {
     super(scope, id);
     this.selector = props.selector;
     this.mode = props.mode ?? MtlsMode.STRICT;
-    this.dataplaneMode = props.dataplaneMode ?? Mesh.of(this).dataplaneMode;
     this.namespace = requireDnsLabel(this, 'namespace', props.namespace ?? this.selector?.namespace ?? Chart.of(this).namespace ?? 'default');
+    this.dataplaneMode = namespaceDataplane(this, this.namespace, props.dataplaneMode);
     if (props.name !== undefined) requireDnsLabel(this, 'name', props.name);
     this.checkMode('mode', this.mode);
     for (const p of props.portModes ?? []) this.setPortMode(p.port, p.mode);

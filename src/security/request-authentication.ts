@@ -6,7 +6,8 @@ import { compact } from '../_render';
 import { requireDnsLabel } from '../_validate';
 import { PolicyTarget } from './authorization-policy';
 import * as security from '../imports/istio-security';
-import { DataplaneMode, Mesh } from '../mesh/mesh';
+import { namespaceDataplane } from '../mesh/_namespace-dataplane';
+import { DataplaneMode } from '../mesh/mesh';
 import { WorkloadSelector } from '../mesh/workload-selector';
 
 /** A header a JWT is read from. */
@@ -115,7 +116,7 @@ export interface RequestAuthenticationProps {
   readonly issuers: JwtIssuer[];
   /**
    * How the selected workloads join the mesh.
-   * @default - the Mesh's data plane mode
+   * @default - the namespace's (set by its ZeroTrustNamespace), else the Mesh's data plane mode
    */
   readonly dataplaneMode?: DataplaneMode;
 }
@@ -140,7 +141,7 @@ export class RequestAuthentication extends Construct {
     this.namespace = requireDnsLabel(this, 'namespace', props.namespace ?? selector?.namespace ?? Chart.of(this).namespace ?? 'default');
     if (props.name !== undefined) requireDnsLabel(this, 'name', props.name);
     if (selector && targets.length) throw configError(this, 'targets', targets.map(t => `${t.kind}/${t.name}`), 'set either a selector or targets, not both');
-    if ((props.dataplaneMode ?? Mesh.of(this).dataplaneMode) === DataplaneMode.AMBIENT && !targets.length) {
+    if (namespaceDataplane(this, this.namespace, props.dataplaneMode) === DataplaneMode.AMBIENT && !targets.length) {
       throw configError(this, 'targets', [], 'in ambient mode ztunnel cannot read JWTs: attach the RequestAuthentication to a waypoint or a Service behind one with targets');
     }
     if (!props.issuers.length) throw configError(this, 'issuers', [], 'accept at least one issuer');

@@ -857,6 +857,17 @@ describe('ZeroTrustNamespace: with the other patterns', () => {
       .toThrow(/shop\/Checkout: dataplaneMode got 'ambient': Flagger creates the routed Services itself/);
   });
 
+  test('policies written by hand in a namespace the ZeroTrustNamespace enrolls in ambient mode are checked for ambient mode', () => {
+    const c = chart();
+    new ZeroTrustNamespace(c, 'ZeroTrust', { dataplaneMode: DataplaneMode.AMBIENT });
+    const selector = WorkloadSelector.fromLabels(c, 'shop', { app: 'backend' });
+    expect(() => new AuthorizationPolicy(c, 'Readers', { selector, rules: [{ from: [Source.namespace('shop')], to: [{ methods: ['GET'] }] }] }))
+      .toThrow(/shop\/Readers: rules\[0\] got 'L7 fields': in ambient mode ztunnel enforces selector policies at L4 only/);
+    // L4 rules are what ztunnel enforces: accepted
+    new AuthorizationPolicy(c, 'Ports', { selector, rules: [{ from: [Source.namespace('shop')], to: [{ ports: [8080] }] }] });
+    synth(c);
+  });
+
   test('a ZeroTrustNamespace in another mode than the services already built for its namespace is refused', () => {
     const c = chart();
     new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'reviews:1' }], resources: RESOURCES });
