@@ -32,3 +32,8 @@ export function namespaceDataplane(owner: IConstruct, namespace: string, chosen?
     : `use one data plane mode per namespace: define this construct before ${claim.owner.node.path} (which took the Mesh's mode), or set the mode on the Mesh`;
   throw configError(owner, 'dataplaneMode', chosen, `${claim.owner.node.path} builds namespace '${namespace}' for ${claim.mode} mode: ${fix}`);
 }
+
+/** @internal The data plane mode `namespace`'s constructs are built for (else the Mesh's), without recording one. */
+export function dataplaneOfNamespace(scope: IConstruct, namespace: string): DataplaneMode {
+  return appRegistry<Claim>(scope, 'NamespaceDataplane').get(namespace)?.mode ?? Mesh.of(scope).dataplaneMode;
+}

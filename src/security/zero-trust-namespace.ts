@@ -1,6 +1,7 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import { Construct, IConstruct } from 'constructs';
+import { AppScan, ScannedRule, appScan, pushTo } from '../_app-scan';
 import { configError } from '../_errors';
 import { synthesizedSpec } from '../_spec-source';
 import { isDnsLabel, requireDnsLabel, requireInteger } from '../_validate';
@@ -138,77 +139,14 @@ interface Registry {
   readonly namespaces: Map<string, ZeroTrustNamespace>;
   /** The declared calls, by the caller's namespace. */
   readonly connections: Map<string, Connection[]>;
-  /** The app's objects as this synthesis validates them, read once for all the namespaces. */
-  scan?: AppScan;
-}
-
-/** A DestinationRule of the app, with its synthesized spec. */
-interface ScannedRule {
-  readonly object: ApiObject;
-  readonly spec: any;
-}
-
-interface AppScan {
-  readonly namespaces: ApiObject[];
-  /** The position in the construct tree (preorder) of each object, and of each construct that depends on something. */
-  readonly position: Map<IConstruct, number>;
-  /** What depends on each construct that something depends on. */
-  readonly dependants: Map<IConstruct, IConstruct[]>;
-  /** When cdk8s emits each construct, memoized (see `emittedAt`). */
-  readonly emission: Map<IConstruct, number>;
-  /** The namespaced objects by namespace. */
-  readonly byNamespace: Map<string, ApiObject[]>;
-  /** The DestinationRules of the app. */
-  readonly destinationRules: ApiObject[];
-  /** Their specs, read when a STRICT namespace first checks them (a PERMISSIVE app never needs them). */
-  rulesWithSpecs?: ScannedRule[];
-  /** The DestinationRules by the namespace of the host they configure, per cluster domain (meshes may differ). */
-  readonly destinationRulesByNamespace: Map<string, Map<string, ScannedRule[]>>;
 }
 
 const REGISTRY = Symbol.for('cdk8s-istio.ZeroTrustNamespace');
 
 function registry(scope: Construct): Registry {
   const root = scope.node.root as any;
-  if (!root[REGISTRY]) {
-    const reg: Registry = { namespaces: new Map(), connections: new Map() };
-    Object.defineProperty(root, REGISTRY, { value: reg, enumerable: false });
-    // cdk8s validates the root before anything under it, so every synthesis starts with a fresh scan: the app may
-    // have changed since the last one.
-    scope.node.root.node.addValidation({ validate: () => { reg.scan = undefined; return []; } });
-  }
+  if (!root[REGISTRY]) Object.defineProperty(root, REGISTRY, { value: { namespaces: new Map(), connections: new Map() }, enumerable: false });
   return root[REGISTRY];
-}
-
-/** Reads the app once per synthesis, whatever the number of namespaces (each would otherwise read all of it). */
-function appScan(scope: Construct): AppScan {
-  const reg = registry(scope);
-  if (reg.scan) return reg.scan;
-  const scan: AppScan = {
-    namespaces: [],
-    position: new Map(),
-    dependants: new Map(),
-    emission: new Map(),
-    byNamespace: new Map(),
-    destinationRules: [],
-    destinationRulesByNamespace: new Map(),
-  };
-  let position = 0;
-  for (const c of scope.node.root.node.findAll()) {
-    position++;
-    const dependencies = c.node.dependencies;
-    for (const d of dependencies) pushTo(scan.dependants, d, c);
-    // Positions matter for objects, and for dependants (which order what they depend on).
-    if (dependencies.length || c instanceof ApiObject) scan.position.set(c, position);
-    if (!(c instanceof ApiObject)) continue;
-    if (c.kind === 'Namespace' && c.apiVersion === 'v1') scan.namespaces.push(c);
-    if (c.kind === 'DestinationRule' && c.apiVersion.startsWith('networking.istio.io/')) scan.destinationRules.push(c);
-    const namespace = c.metadata.namespace;
-    if (namespace === undefined) continue;
-    pushTo(scan.byNamespace, namespace, c);
-  }
-  reg.scan = scan;
-  return scan;
 }
 
 /** The scan's DestinationRules towards Services of `namespace`, indexed once per cluster domain. */
@@ -245,12 +183,6 @@ function emittedAt(scan: AppScan, c: IConstruct): number {
   for (const d of dependants ?? []) at = Math.min(at, emittedAt(scan, d));
   scan.emission.set(c, at);
   return at;
-}
-
-function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
 }
 
 /** The namespace of the Services `host` names (`name.ns`, `*.ns.svc.<domain>`, ...), or undefined for other hosts. */

@@ -1,6 +1,7 @@
 import { ApiObject, Chart, Duration, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { appSingleton } from '../_app-registry';
+import { appScan } from '../_app-scan';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
 import { registerSpecSource } from '../_spec-source';
@@ -12,10 +13,12 @@ import { FaultInjection } from './fault-injection';
 import { RequestMatch } from './request-match';
 import { RetryPolicy } from './retry-policy';
 import { TRAFFIC_POLICY_FIELDS, TrafficPolicy, renderTrafficPolicy } from './traffic-policy';
+import { USE_WAYPOINT_LABEL } from '../ambient/waypoint';
 import * as gatewayapi from '../imports/gateway-api';
 import * as networking from '../imports/istio-networking';
+import { dataplaneOfNamespace } from '../mesh/_namespace-dataplane';
 import { Host } from '../mesh/host';
-import { Mesh, TrafficApi } from '../mesh/mesh';
+import { DataplaneMode, Mesh, TrafficApi } from '../mesh/mesh';
 import { ServicePort } from '../mesh/service-port';
 
 /** One weighted destination of a route. */
@@ -182,7 +185,7 @@ export class HostRouting extends Construct {
     this.host = host;
     this.namespace = host.namespace ?? Chart.of(this).namespace ?? 'default';
     // Render in validation, so bad combinations fail synth with the construct path rather than inside a Lazy.
-    this.node.addValidation({ validate: () => this.renderAll() });
+    this.node.addValidation({ validate: () => [...this.renderAll(), ...this.waypointErrors()] });
   }
 
   /** The traffic API the host is rendered with. */
@@ -490,6 +493,26 @@ export class HostRouting extends Construct {
       this.renderErrors = [(e as Error).message];
     }
     return this.renderErrors;
+  }
+
+  /**
+   * Ambient mode: ztunnel applies neither routes nor traffic policies, only a waypoint does. A Service of the app
+   * that uses no waypoint (itself or through its Namespace) would silently get none of them; a Service defined
+   * outside the app cannot be checked.
+   */
+  private waypointErrors(): string[] {
+    const { serviceName, namespace } = this.host;
+    if (this.edgeOnly || serviceName === undefined || namespace === undefined) return [];
+    if (dataplaneOfNamespace(this, namespace) !== DataplaneMode.AMBIENT || this.node.children.length === 0) return [];
+    const scan = appScan(this);
+    const service = (scan.byNamespace.get(namespace) ?? []).find(o => o.kind === 'Service' && o.apiVersion === 'v1' && o.name === serviceName);
+    if (!service) return [];
+    const waypoint = service.metadata.getLabel(USE_WAYPOINT_LABEL)
+      ?? scan.namespaces.find(n => n.name === namespace)?.metadata.getLabel(USE_WAYPOINT_LABEL);
+    if (waypoint !== undefined && waypoint !== 'none') return [];
+    const owners = [this.requestPolicy, ...this.routes, ...this.policy.values(), ...[...this.subsetPolicies.values()].flatMap(f => [...f.values()])]
+      .flatMap(c => (c ? [c.owner.node.path] : []));
+    return [`${this.host.name} is routed for in-mesh callers (by ${[...new Set(owners)].join(', ') || this.node.path}), but in ambient mode only a waypoint applies routes and traffic policies, and Service ${namespace}/${serviceName} uses none: send it through one (Waypoint.forNamespace(scope, '${namespace}').use(service)), or make '${namespace}' a ZeroTrustNamespace, whose waypoint serves the namespace`];
   }
 
   private routeObjects(): ApiObject[] {

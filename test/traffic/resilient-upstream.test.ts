@@ -1,8 +1,8 @@
-import { Chart, Duration, Size, Testing } from 'cdk8s';
+import { ApiObject, Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import {
-  CanaryService, FaultInjection, Host, HostRouting, LoadBalancer, RequestMatch, ResiliencePreset, ResilientUpstream,
-  ResilientUpstreamProps, RetryOn, RetryPolicy, StringMatch, UpstreamTls,
+  CanaryService, DataplaneMode, FaultInjection, Host, HostRouting, LoadBalancer, Mesh, RequestMatch, ResiliencePreset, ResilientUpstream,
+  ResilientUpstreamProps, RetryOn, RetryPolicy, StringMatch, UpstreamTls, Waypoint,
 } from '../../src';
 import { expectValidManifests } from '../harness/validate';
 
@@ -180,6 +180,41 @@ describe('ResilientUpstream', () => {
       const c = chart();
       new ResilientUpstream(c, 'A', { host: Host.service(c, 'payments', 'shop') });
       expect(() => new ResilientUpstream(c, 'B', { host: Host.service(c, 'payments', 'shop') })).toThrow(/test\/B: .*test\/A already sets the request policy/);
+    });
+  });
+
+  describe('ambient mode', () => {
+    /** An ambient mesh with the payments Service in the app, resilience for it, and `enroll` sending it through a waypoint. */
+    function ambient(enroll: (c: Chart, service: kplus.Service) => void = () => undefined): Chart {
+      const app = Testing.app();
+      new Mesh(app, 'Mesh', { dataplaneMode: DataplaneMode.AMBIENT });
+      const c = new Chart(app, 'test', { namespace: 'shop' });
+      const service = new kplus.Service(c, 'Service', { metadata: { name: 'payments' }, ports: [{ port: 8080, name: 'http' }], selector: kplus.Pods.select(c, 'Pods', { labels: { app: 'payments' } }) });
+      new ResilientUpstream(c, 'Payments', { host: Host.fromService(service) });
+      enroll(c, service);
+      return c;
+    }
+
+    test('a Service that uses no waypoint fails synth: ztunnel would apply none of the policies', () => {
+      expect(() => Testing.synth(ambient())).toThrow(
+        /\[test\/Routing-payments-shop-svc-cluster-local\] payments\.shop\.svc\.cluster\.local is routed for in-mesh callers \(by test\/Payments\), but in ambient mode only a waypoint applies routes and traffic policies, and Service shop\/payments uses none: send it through one/);
+      // A Service that opts out of its namespace's waypoint is the same
+      expect(() => Testing.synth(ambient((c, s) => {
+        Waypoint.forNamespace(c, 'shop').use(new ApiObject(c, 'Namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }));
+        s.metadata.addLabel('istio.io/use-waypoint', 'none');
+      }))).toThrow(/uses none/);
+    });
+
+    test('the Service or its Namespace uses a waypoint; a Service outside the app cannot be checked', () => {
+      const m = Testing.synth(ambient((c, s) => Waypoint.forNamespace(c, 'shop').use(s.apiObject)));
+      expectValidManifests(m);
+      expect(m.find(o => o.kind === 'Service').metadata.labels['istio.io/use-waypoint']).toBe('waypoint');
+      Testing.synth(ambient(c => Waypoint.forNamespace(c, 'shop').use(new ApiObject(c, 'Namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }))));
+      const app = Testing.app();
+      new Mesh(app, 'Mesh', { dataplaneMode: DataplaneMode.AMBIENT });
+      const c = new Chart(app, 'test', { namespace: 'shop' });
+      new ResilientUpstream(c, 'Payments', { host: Host.service(c, 'payments', 'shop') });
+      expectValidManifests(Testing.synth(c));
     });
   });
 });
