@@ -37,16 +37,6 @@ export function controllerDuration(scope: IConstruct, prop: string, duration: Du
   throw configError(scope, prop, `${ms}ms`, 'use a whole number of seconds, at least 1s');
 }
 
-/** @internal A Service over `selector` with protocol-named ports and `appProtocol`. */
-export function routedService(scope: Construct, id: string, name: string, namespace: string | undefined,
-  selector: { [key: string]: string }, ports: ServicePort[]): kplus.k8s.KubeService {
-  const spec: kplus.k8s.ServiceSpec = {
-    selector,
-    ports: ports.map(p => ({ name: p.name, port: p.port, appProtocol: p.protocol, targetPort: kplus.k8s.IntOrString.fromNumber(p.targetPort) })),
-  };
-  return new kplus.k8s.KubeService(scope, id, { metadata: { name, namespace, labels: { ...selector } }, spec });
-}
-
 /**
  * @internal Checks the ports of a controller-routed service: valid, unique and HTTP (controllers shift HTTP routes).
  */

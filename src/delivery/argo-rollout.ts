@@ -1,7 +1,7 @@
 import { ApiObject, Duration, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import { Construct, IConstruct } from 'constructs';
-import { adapterName, controllerDuration, exposeForController, ownNamespace, requireHttpPorts, routedService } from './_controller';
+import { adapterName, controllerDuration, exposeForController, ownNamespace, requireHttpPorts } from './_controller';
 import { configError } from '../_errors';
 import { compact } from '../_render';
 import { requireDnsLabel, requireInteger, requireUnique } from '../_validate';
@@ -9,6 +9,7 @@ import { Waypoint } from '../ambient/waypoint';
 import * as argorollouts from '../imports/argo-rollouts';
 import { IngressGateway } from '../ingress/ingress-gateway';
 import { namespaceDataplane } from '../mesh/_namespace-dataplane';
+import { serviceObject } from '../mesh/_service-object';
 import { Host } from '../mesh/host';
 import { DataplaneMode, TrafficApi } from '../mesh/mesh';
 import { namespaceOf } from '../mesh/service-identity';
@@ -403,9 +404,9 @@ export class ArgoRollout extends Construct {
   /** The namespace of every object (the Deployment's). */
   public readonly namespace: string;
   /** The Service of the host. */
-  public readonly service: kplus.k8s.KubeService;
+  public readonly service: ApiObject;
   /** With host-level splitting, the stable and canary Services. */
-  public readonly splitServices: kplus.k8s.KubeService[];
+  public readonly splitServices: ApiObject[];
   /** The in-cluster host. */
   public readonly host: Host;
   /** The host's routing (VirtualService and DestinationRule), claimed for Argo Rollouts. */
@@ -457,7 +458,7 @@ export class ArgoRollout extends Construct {
       deployment.select(kplus.LabelSelector.of({ labels }));
     }
     const namespace = ownNamespace(this, this.namespace);
-    this.service = routedService(this, 'Service', this.name, namespace, labels, ports);
+    this.service = serviceObject(this, 'Service', this.name, namespace, labels, ports);
     this.host = Host.service(this, this.name, this.namespace);
     this.routing = HostRouting.of(this, this.host);
     this.routing.claimForController(this, ARGO_ROLLOUTS);
@@ -473,7 +474,7 @@ export class ArgoRollout extends Construct {
       if (props.trafficPolicy) this.routing.addTrafficPolicy(this, props.trafficPolicy);
       destinations = [{ subset: this.stableName, weight: 100 }, { subset: this.canaryName, weight: 0 }];
     } else {
-      this.splitServices = [this.stableName, this.canaryName].map(n => routedService(this, `Service-${n}`, `${this.name}-${n}`, namespace, labels, ports));
+      this.splitServices = [this.stableName, this.canaryName].map(n => serviceObject(this, `Service-${n}`, `${this.name}-${n}`, namespace, labels, ports));
       const hosts = this.splitServices.map(s => Host.service(this, s.name, this.namespace));
       for (const h of props.trafficPolicy ? hosts : []) {
         const routing = HostRouting.of(this, h);

@@ -11,6 +11,7 @@ import { Waypoint } from '../ambient/waypoint';
 import type { ReleasePhases } from '../delivery/release-phases';
 import { IngressGateway, IngressTls } from '../ingress/ingress-gateway';
 import { namespaceDataplane } from '../mesh/_namespace-dataplane';
+import { serviceObject } from '../mesh/_service-object';
 import { Host } from '../mesh/host';
 import { DataplaneMode, TrafficApi } from '../mesh/mesh';
 import { ServiceIdentity, namespaceOf } from '../mesh/service-identity';
@@ -224,9 +225,9 @@ export class CanaryService extends Construct {
   /** The service's name. */
   public readonly name: string;
   /** The Service selecting every version. */
-  public readonly service: kplus.k8s.KubeService;
+  public readonly service: ApiObject;
   /** The ServiceAccount every version runs as. */
-  public readonly serviceAccount: kplus.k8s.KubeServiceAccount;
+  public readonly serviceAccount: ApiObject;
   /** The workload of each version, by version name: a Deployment created here, or the one given. */
   public readonly workloads: { [version: string]: ApiObject };
   /** The host's routing (VirtualService and DestinationRule). */
@@ -236,7 +237,7 @@ export class CanaryService extends Construct {
   /** The gateway, when exposed through ingress. */
   public readonly ingressGateway?: IngressGateway;
   /** With the Gateway API, the Service of each version, by version name. */
-  public readonly versionServices: { [version: string]: kplus.k8s.KubeService };
+  public readonly versionServices: { [version: string]: ApiObject };
   /** The namespace every object of the service lives in. */
   public readonly namespace: string;
   /** Ambient mode: the waypoint the service's traffic goes through. */
@@ -251,9 +252,9 @@ export class CanaryService extends Construct {
     const versions = props.versions ?? [];
     const weights = this.validateInput(props, versions, ports);
 
-    // Everything is checked: build. Kubernetes objects come from cdk8s-plus' low-level k8s bindings (Deployments
-    // in their wire form, see versionWorkload): the high-level constructs would double the synthesis cost of every
-    // service (see the benchmark).
+    // Everything is checked: build. Kubernetes objects are built in their wire form, with the GVKs of cdk8s-plus'
+    // low-level k8s bindings (see versionWorkload): the high-level constructs would double the synthesis cost of
+    // every service (see the benchmark).
     this.namespace = props.namespace === undefined ? namespaceOf(this) : requireDnsLabel(this, 'namespace', props.namespace);
     const namespace = props.namespace;
     // The namespace's mode (a ZeroTrustNamespace may enroll it in another than the Mesh's): ambient needs a waypoint.
@@ -261,12 +262,13 @@ export class CanaryService extends Construct {
     if (!ambient && props.waypoint) {
       throw configError(this, 'waypoint', props.waypoint.node.path, `waypoints serve ambient mode, and namespace '${this.namespace}' runs sidecars: drop waypoint`);
     }
-    this.serviceAccount = new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', {
+    this.serviceAccount = new ApiObject(this, 'ServiceAccount', {
+      ...kplus.k8s.KubeServiceAccount.GVK,
       metadata: { name: this.name, namespace },
       // Istio's sidecar has its own token; the application gets none unless it asks.
       automountServiceAccountToken: false,
     });
-    this.service = this.kubeService('Service', this.name, { app: this.name }, ports);
+    this.service = serviceObject(this, 'Service', this.name, this.namespace, { app: this.name }, ports);
 
     this.workloads = {};
     for (const v of versions) this.workloads[v.name] = this.versionWorkload(v, ports, props);
@@ -283,7 +285,7 @@ export class CanaryService extends Construct {
     for (const v of versions) {
       this.routing.addSubset(this, v.name, { version: v.name });
       if (this.routing.api === TrafficApi.GATEWAY_API) {
-        const svc = this.versionService(v.name, ports);
+        const svc = serviceObject(this, `Service-${v.name}`, `${this.name}-${v.name}`, this.namespace, { app: this.name, version: v.name }, ports);
         this.versionServices[v.name] = svc;
         this.waypoint?.use(svc);
         this.routing.setSubsetBackend(v.name, svc.name);
@@ -398,21 +400,6 @@ export class CanaryService extends Construct {
       props.ingress.hosts.forEach(h => Host.parseExternal(this, h));
     }
     return weights;
-  }
-
-  private versionService(version: string, ports: ServicePort[]): kplus.k8s.KubeService {
-    return this.kubeService(`Service-${version}`, `${this.name}-${version}`, { app: this.name, version }, ports);
-  }
-
-  /** A Service with protocol-named ports and `appProtocol`, so protocol selection does not rest on names alone. */
-  private kubeService(id: string, name: string, selector: { [key: string]: string }, ports: ServicePort[]): kplus.k8s.KubeService {
-    return new kplus.k8s.KubeService(this, id, {
-      metadata: { name, namespace: this.namespace, labels: { ...selector } },
-      spec: {
-        selector,
-        ports: ports.map(p => ({ name: p.name, port: p.port, targetPort: kplus.k8s.IntOrString.fromNumber(p.targetPort), appProtocol: p.protocol })),
-      },
-    });
   }
 
   private versionWorkload(v: CanaryVersion, ports: ServicePort[], props: CanaryServiceProps): ApiObject {
