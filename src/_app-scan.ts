@@ -10,7 +10,10 @@ export interface ScannedRule {
 /** @internal The app's objects as one synthesis validates them. */
 export interface AppScan {
   readonly namespaces: ApiObject[];
-  /** The position in the construct tree (preorder) of each object, and of each construct that depends on something. */
+  /**
+   * The position in the construct tree (preorder) of each construct that depends on something, and of each
+   * Namespace; the other objects' positions are in `positionsByNamespace`.
+   */
   readonly position: Map<IConstruct, number>;
   /** What depends on each construct that something depends on. */
   readonly dependants: Map<IConstruct, IConstruct[]>;
@@ -18,6 +21,8 @@ export interface AppScan {
   readonly emission: Map<IConstruct, number>;
   /** The namespaced objects by namespace. */
   readonly byNamespace: Map<string, ApiObject[]>;
+  /** Their positions in the construct tree, in the same order. */
+  readonly positionsByNamespace: Map<string, number[]>;
   /** The DestinationRules of the app. */
   readonly destinationRules: ApiObject[];
   /** Their specs, read when a STRICT namespace first checks them (a PERMISSIVE app never needs them). */
@@ -53,6 +58,7 @@ export function appScan(scope: IConstruct): AppScan {
     dependants: new Map(),
     emission: new Map(),
     byNamespace: new Map(),
+    positionsByNamespace: new Map(),
     destinationRules: [],
     destinationRulesByNamespace: new Map(),
   };
@@ -61,14 +67,19 @@ export function appScan(scope: IConstruct): AppScan {
     position++;
     const dependencies = c.node.dependencies;
     for (const d of dependencies) pushTo(scan.dependants, d, c);
-    // Positions matter for objects, and for dependants (which order what they depend on).
-    if (dependencies.length || c instanceof ApiObject) scan.position.set(c, position);
+    // Positions matter for objects, and for dependants (which order what they depend on). A map entry for each of
+    // them would cost more than the rest of the scan.
+    if (dependencies.length) scan.position.set(c, position);
     if (!(c instanceof ApiObject)) continue;
-    if (c.kind === 'Namespace' && c.apiVersion === 'v1') scan.namespaces.push(c);
+    if (c.kind === 'Namespace' && c.apiVersion === 'v1') {
+      scan.namespaces.push(c);
+      scan.position.set(c, position);
+    }
     if (c.kind === 'DestinationRule' && c.apiVersion.startsWith('networking.istio.io/')) scan.destinationRules.push(c);
     const namespace = c.metadata.namespace;
     if (namespace === undefined) continue;
     pushTo(scan.byNamespace, namespace, c);
+    pushTo(scan.positionsByNamespace, namespace, position);
   }
   holder.scan = scan;
   return scan;

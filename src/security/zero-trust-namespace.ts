@@ -171,16 +171,17 @@ function destinationRulesTowards(scan: AppScan, namespace: string, clusterDomain
  * When cdk8s emits `c`, as a position in the construct tree: it walks the constructs nothing depends on in tree
  * order, each after what it depends on, so a construct something depends on comes out just before the first of its
  * dependants to come out, whatever its own position. Dependants in other charts only make this earlier than it is,
- * which is the safe side for ordering.
+ * which is the safe side for ordering. `position`: where `c` is in the tree, when the caller knows it.
  */
-function emittedAt(scan: AppScan, c: IConstruct): number {
+function emittedAt(scan: AppScan, c: IConstruct, position: number = scan.position.get(c) ?? Infinity): number {
+  const dependants = scan.dependants.get(c);
+  if (!dependants) return position;
   const known = scan.emission.get(c);
   if (known !== undefined) return known;
   // A cycle (which cdk8s refuses) cannot recurse forever.
   scan.emission.set(c, Infinity);
-  const dependants = scan.dependants.get(c);
-  let at = dependants ? Infinity : scan.position.get(c) ?? Infinity;
-  for (const d of dependants ?? []) at = Math.min(at, emittedAt(scan, d));
+  let at = Infinity;
+  for (const d of dependants) at = Math.min(at, emittedAt(scan, d));
   scan.emission.set(c, at);
   return at;
 }
@@ -520,12 +521,14 @@ export class ZeroTrustNamespace extends Construct {
       }
     }
     const objects = scan.byNamespace.get(this.namespaceName) ?? [];
+    const positions = scan.positionsByNamespace.get(this.namespaceName) ?? [];
     const namespaceEmitted = emittedAt(scan, this.namespace);
-    for (const o of objects) {
+    for (let i = 0; i < objects.length; i++) {
+      const o = objects[i];
       if (o === this.namespace) continue;
       // The Namespace goes first, so `kubectl apply -f` creates it before what lives in it. Only what would come out
       // with it or before it needs the dependency (which moves the Namespace just before the first of those).
-      const early = emittedAt(scan, o) <= namespaceEmitted;
+      const early = emittedAt(scan, o, positions[i]) <= namespaceEmitted;
       if (early && o.chart === chart) o.node.addDependency(this.namespace);
       if (this.sidecar && o !== this.sidecar && o.kind === 'Sidecar' && o.apiVersion.startsWith('networking.istio.io/')) {
         const spec = synthesizedSpec(o);
@@ -541,10 +544,11 @@ export class ZeroTrustNamespace extends Construct {
       }
     }
     errors.push(...this.destinationRuleErrors(scan, mesh.clusterDomain));
-    const requestAuthentications = [this.namespaceName, mesh.rootNamespace]
+    const unvalidated = this.workloadList.filter(w => w._usesJwt && !w._validatesJwt);
+    const requestAuthentications = () => [this.namespaceName, mesh.rootNamespace]
       .some(n => (scan.byNamespace.get(n) ?? []).some(o => o.kind === 'RequestAuthentication'));
-    for (const w of this.workloadList) {
-      if (w._usesJwt && !w._validatesJwt && !requestAuthentications) {
+    if (unvalidated.length && !requestAuthentications()) {
+      for (const w of unvalidated) {
         errors.push(`${w.node.path}: a rule reads the JWT (request principals or request.auth.*), but no RequestAuthentication validates tokens for the workload, so the rule never matches: call requireJwt()`);
       }
     }
