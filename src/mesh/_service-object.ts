@@ -3,6 +3,12 @@ import * as kplus from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import { ServicePort } from './service-port';
 
+/** A Service port in the wire form: a numeric target port. */
+type WirePort = Omit<kplus.k8s.ServicePort, 'targetPort'> & { readonly targetPort: number };
+
+/** A Service's props in the wire form, checked by the binding's types. */
+type WireService = Omit<kplus.k8s.KubeServiceProps, 'spec'> & { readonly spec: Omit<kplus.k8s.ServiceSpec, 'ports'> & { readonly ports: WirePort[] } };
+
 /**
  * @internal A Service over `selector` with protocol-named ports and `appProtocol`, so protocol selection does not
  * rest on names alone. Built in the wire form, with the k8s binding's GVK: the KubeService class would convert its
@@ -11,12 +17,13 @@ import { ServicePort } from './service-port';
  */
 export function serviceObject(scope: Construct, id: string, name: string, namespace: string | undefined,
   selector: { [key: string]: string }, ports: ServicePort[]): ApiObject {
-  return new ApiObject(scope, id, {
-    ...kplus.k8s.KubeService.GVK,
+  const service: WireService = {
     metadata: { name, namespace, labels: { ...selector } },
     spec: {
       selector,
       ports: ports.map(p => ({ name: p.name, port: p.port, targetPort: p.targetPort, appProtocol: p.protocol })),
     },
-  });
+  };
+  return new ApiObject(scope, id, { ...kplus.k8s.KubeService.GVK, ...service });
 }
+

@@ -262,12 +262,13 @@ export class CanaryService extends Construct {
     if (!ambient && props.waypoint) {
       throw configError(this, 'waypoint', props.waypoint.node.path, `waypoints serve ambient mode, and namespace '${this.namespace}' runs sidecars: drop waypoint`);
     }
-    this.serviceAccount = new ApiObject(this, 'ServiceAccount', {
-      ...kplus.k8s.KubeServiceAccount.GVK,
+    // The binding's props type checks the fields; a ServiceAccount's typed form is its wire form.
+    const serviceAccount: kplus.k8s.KubeServiceAccountProps = {
       metadata: { name: this.name, namespace },
       // Istio's sidecar has its own token; the application gets none unless it asks.
       automountServiceAccountToken: false,
-    });
+    };
+    this.serviceAccount = new ApiObject(this, 'ServiceAccount', { ...kplus.k8s.KubeServiceAccount.GVK, ...serviceAccount });
     this.service = serviceObject(this, 'Service', this.name, this.namespace, { app: this.name }, ports);
 
     this.workloads = {};
