@@ -5,6 +5,7 @@
 // `cdk8s synth` does. The last line printed is one JSON object with the results.
 import { execFileSync } from 'child_process';
 import * as os from 'os';
+import { App } from 'cdk8s';
 import { MeshAnalyzer } from '../src';
 import { baselineApp, manifestsByChart, patternApp } from './apps';
 
@@ -14,7 +15,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Timed runs per process, after its warm-up. */
 const RUNS = Number(process.env.BENCH_RUNS ?? 2);
 
-interface Sample { readonly ms: number; readonly objects: number; readonly rssMb: number }
+interface Sample { readonly ms: number; readonly constructMs: number; readonly objects: number; readonly rssMb: number }
 /** One synthesis in a fresh process: medians of its time and peak RSS. */
 interface Cold { readonly ms: number; readonly rssMb: number }
 
@@ -23,22 +24,27 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** One synthesis of `variant` at `size`: its time, and the process's peak RSS so far. */
+/**
+ * One synthesis of `variant` at `size`: its time (constructing the app, then writing its YAML), and the process's
+ * peak RSS so far.
+ */
 function synthesize(variant: string, size: number): Sample {
   let start: bigint;
-  let yaml: string;
+  let app: App;
   if (variant === 'patterns') {
     start = process.hrtime.bigint();
-    yaml = patternApp(size).synthYaml();
+    app = patternApp(size);
   } else {
     // The baseline's input objects are prepared outside the timed section.
     const manifests = manifestsByChart(patternApp(size));
     (global as any).gc?.();
     start = process.hrtime.bigint();
-    yaml = baselineApp(manifests).synthYaml();
+    app = baselineApp(manifests);
   }
+  const constructed = process.hrtime.bigint();
+  const yaml = app.synthYaml();
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  return { ms, objects: yaml.split('\n---\n').length, rssMb: process.resourceUsage().maxRSS / 1024 };
+  return { ms, constructMs: Number(constructed - start) / 1e6, objects: yaml.split('\n---\n').length, rssMb: process.resourceUsage().maxRSS / 1024 };
 }
 
 /** `runs` timed syntheses after a warm-up, each after collecting the previous one's garbage. */
@@ -60,7 +66,7 @@ function measureAnalysis(size: number, runs: number): Sample[] {
     const start = process.hrtime.bigint();
     MeshAnalyzer.analyze(manifests);
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    if (r >= 0) samples.push({ ms, objects: manifests.length, rssMb: process.resourceUsage().maxRSS / 1024 });
+    if (r >= 0) samples.push({ ms, constructMs: 0, objects: manifests.length, rssMb: process.resourceUsage().maxRSS / 1024 });
   }
   return samples;
 }
@@ -98,6 +104,7 @@ function main(): void {
   }
   const results = [];
   const colds: { readonly patterns: Cold; readonly baseline: Cold }[] = [];
+  const phases: { readonly construct: number; readonly synth: number; readonly baselineConstruct: number; readonly baselineSynth: number }[] = [];
   for (const size of SIZES) {
     const patterns: Sample[] = [];
     const baseline: Sample[] = [];
@@ -107,6 +114,12 @@ function main(): void {
     }
     const ms = median(patterns.map(s => s.ms));
     const baselineMs = median(baseline.map(s => s.ms));
+    phases.push({
+      construct: median(patterns.map(s => s.constructMs)),
+      synth: median(patterns.map(s => s.ms - s.constructMs)),
+      baselineConstruct: median(baseline.map(s => s.constructMs)),
+      baselineSynth: median(baseline.map(s => s.ms - s.constructMs)),
+    });
     // The baseline's process also holds its prepared input (the pattern app's manifests).
     const sizeCold = { patterns: cold('patterns', size), baseline: cold('baseline', size) };
     colds.push(sizeCold);
@@ -129,6 +142,12 @@ function main(): void {
     console.log(`${String(r.services).padStart(8)} | ${String(r.objects).padStart(7)} | ${String(r.ms).padStart(12)} | ${String(r.baselineMs).padStart(11)} | `
       + `${r.ratio.toFixed(2).padStart(5)} | ${`${c.patterns.ms} (${c.baseline.ms})`.padStart(18)} | ${(c.patterns.ms / c.baseline.ms).toFixed(2).padStart(10)} | `
       + `${String(r.rssMb).padStart(11)} (${c.baseline.rssMb})`);
+  });
+  console.log('services | construction ms (baseline) | synthYaml ms (baseline)   (medians of the same runs)');
+  results.forEach((r, i) => {
+    const p = phases[i];
+    console.log(`${String(r.services).padStart(8)} | ${`${Math.round(p.construct)} (${Math.round(p.baselineConstruct)})`.padStart(26)} | `
+      + `${Math.round(p.synth)} (${Math.round(p.baselineSynth)})`);
   });
   for (let i = 1; i < results.length; i++) {
     const [a, b] = [results[i - 1], results[i]];
