@@ -67,8 +67,8 @@ export function appScan(scope: IConstruct): AppScan {
     position++;
     const dependencies = c.node.dependencies;
     for (const d of dependencies) pushTo(scan.dependants, d, c);
-    // Positions matter for objects, and for dependants (which order what they depend on). A map entry for each of
-    // them would cost more than the rest of the scan.
+    // A dependant's position orders what it depends on, and a Namespace's what lives in it. Other objects' positions
+    // go with their namespace's list: a map entry for each would cost more than the rest of the scan.
     if (dependencies.length) scan.position.set(c, position);
     if (!(c instanceof ApiObject)) continue;
     if (c.kind === 'Namespace' && c.apiVersion === 'v1') {

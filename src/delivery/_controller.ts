@@ -1,5 +1,5 @@
 // What the static phases and the controller adapters (Flagger, Argo Rollouts) share: weight lists, the duration
-// strings controllers parse, the Services they route to and ingress exposure.
+// strings controllers parse, the ports they route and ingress exposure.
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import { Construct, IConstruct } from 'constructs';

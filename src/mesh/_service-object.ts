@@ -26,4 +26,3 @@ export function serviceObject(scope: Construct, id: string, name: string, namesp
   };
   return new ApiObject(scope, id, { ...kplus.k8s.KubeService.GVK, ...service });
 }
-
