@@ -413,8 +413,7 @@ export class CanaryService extends Construct {
     // Rendered in the wire form, with the k8s binding's GVK, as the Istio objects are: the KubeDeployment class
     // would convert its typed props into that form again at every synthesis, which doubles a Deployment's share of
     // it (see the benchmark). The harness checks these Deployments against the Kubernetes schemas.
-    return new ApiObject(this, `Deployment-${v.name}`, {
-      ...kplus.k8s.KubeDeployment.GVK,
+    const deployment: WireDeployment = {
       metadata: { name: `${this.name}-${v.name}`, namespace: this.namespace, labels },
       spec: {
         replicas: v.replicas ?? 2,
@@ -437,7 +436,8 @@ export class CanaryService extends Construct {
           },
         },
       },
-    });
+    };
+    return new ApiObject(this, `Deployment-${v.name}`, { ...kplus.k8s.KubeDeployment.GVK, ...deployment });
   }
 }
 
@@ -446,6 +446,18 @@ interface ResourceQuantities {
   readonly requests?: { [name: string]: string };
   readonly limits?: { [name: string]: string };
 }
+
+/** A container in the wire form: plain quantities where the binding has Quantity objects. */
+type WireContainer = Omit<kplus.k8s.Container, 'resources'> & { readonly resources?: ResourceQuantities };
+
+/** A Deployment's props in the wire form, checked by the binding's types down to its containers. */
+type WireDeployment = Omit<kplus.k8s.KubeDeploymentProps, 'spec'> & {
+  readonly spec: Omit<kplus.k8s.DeploymentSpec, 'template'> & {
+    readonly template: Omit<kplus.k8s.PodTemplateSpec, 'spec'> & {
+      readonly spec: Omit<kplus.k8s.PodSpec, 'containers'> & { readonly containers: WireContainer[] };
+    };
+  };
+};
 
 /** cdk8s-plus container resources as Kubernetes quantities. */
 function kubeResources(r: kplus.ContainerResources): ResourceQuantities {
