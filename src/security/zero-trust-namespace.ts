@@ -651,7 +651,7 @@ export interface RequireJwtOptions extends JwtIssuer {
 export interface JwtRequirement {
   /** The RequestAuthentication that validates tokens of the issuer (and rejects invalid ones). */
   readonly requestAuthentication: RequestAuthentication;
-  /** The DENY policy refusing requests without a valid token (`notRequestPrincipals: ['*']`). */
+  /** The DENY policy refusing requests without a valid token of the issuer (`notRequestPrincipals: ['<issuer>/*']`). */
   readonly authorizationPolicy: AuthorizationPolicy;
 }
 
@@ -824,8 +824,10 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
     const { paths, ports, dryRun, ...issuer } = options;
     const placement = this.placement(true, 'requireJwt');
     const operation: Operation = { ...(paths?.length ? { paths } : {}), ...(ports?.length ? { ports } : {}) };
+    // Istio merges every RequestAuthentication that applies to the workload, so a token of another issuer (another
+    // requireJwt, a mesh-wide one) is valid too: the requirement names its issuer, as Istio's per-host example does.
     const rule: AuthorizationRule = {
-      from: [Source.anyone({ notRequestPrincipals: ['*'] })],
+      from: [Source.anyone({ notRequestPrincipals: [`${options.issuer}/*`] })],
       ...(operationIsEmpty(operation) ? {} : { to: [operation] }),
     };
     renderRule(this, FLAT_RULE, rule, false);

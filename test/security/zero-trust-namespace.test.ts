@@ -445,10 +445,32 @@ describe('ZeroTrustNamespace: JWT on the edge', () => {
     expect(one(m, 'AuthorizationPolicy', 'frontend-require-jwt').spec).toEqual({
       selector: { matchLabels: FRONTEND },
       action: 'DENY',
-      rules: [{ from: [{ source: { notRequestPrincipals: ['*'] } }], to: [{ operation: { paths: ['/account/*'] } }] }],
+      rules: [{ from: [{ source: { notRequestPrincipals: ['https://auth.example.com/*'] } }], to: [{ operation: { paths: ['/account/*'] } }] }],
     });
     expect(requirement.requestAuthentication.issuers[0].issuer).toBe('https://auth.example.com');
     expect(requirement.authorizationPolicy.name).toBe('frontend-require-jwt');
+  });
+
+  test('a requirement admits only tokens of its issuer, though Istio validates those of every issuer of the workload', () => {
+    // GIVEN a public API behind a social login, and an admin API behind the staff identity provider
+    const { chart: c, frontend } = shop();
+    frontend.allowFrom(Source.ingressGateway(), { paths: ['/public-api/*', '/admin/*'] });
+    frontend.requireJwt({ issuer: 'https://social.example.com', paths: ['/public-api/*'] });
+    frontend.requireJwt({ issuer: 'https://staff.example.com', paths: ['/admin/*'] });
+    // THEN a social-login token, which Istio accepts as valid, does not open the admin API
+    const m = synth(c);
+    expect(one(m, 'AuthorizationPolicy', 'frontend-require-jwt-2').spec.rules).toEqual([{
+      from: [{ source: { notRequestPrincipals: ['https://staff.example.com/*'] } }], to: [{ operation: { paths: ['/admin/*'] } }],
+    }]);
+    const evaluator = AuthorizationEvaluator.fromManifests(m);
+    const admin = (issuer?: string) => evaluator.isAllowed({
+      source: Caller.identity(ServiceIdentity.fromName('istio-system', 'istio-ingressgateway-service-account')),
+      destination: { namespace: 'shop', service: 'frontend' }, method: 'GET', path: '/admin/users',
+      ...(issuer ? { jwt: { issuer, subject: 'someone' } } : {}),
+    });
+    expect(admin('https://social.example.com')).toBe(false);
+    expect(admin('https://staff.example.com')).toBe(true);
+    expect(admin()).toBe(false);
   });
 
   test('the requirement skips the ports that accept plaintext, even ports declared later, unless scoped to ports', () => {
@@ -461,7 +483,7 @@ describe('ZeroTrustNamespace: JWT on the edge', () => {
     // THEN
     const m = synth(c);
     expect(one(m, 'AuthorizationPolicy', 'backend-require-jwt').spec.rules).toEqual([{
-      from: [{ source: { notRequestPrincipals: ['*'] } }], to: [{ operation: { notPorts: ['9090'] } }],
+      from: [{ source: { notRequestPrincipals: ['https://auth.example.com/*'] } }], to: [{ operation: { notPorts: ['9090'] } }],
     }]);
     expect(one(m, 'AuthorizationPolicy', 'frontend-require-jwt').spec.rules[0].to).toEqual([{ operation: { ports: ['8080'], paths: ['/account/*'] } }]);
   });
