@@ -115,11 +115,8 @@ export function renderHttpRoute(model: RoutingModel, port: ServicePort | undefin
     }
   }
   const rules = model.routes.flatMap(entry => {
-    const { route, owner } = entry;
+    const { route, owner, timeout, retries } = entry;
     const prop = route.name;
-    const timeout = route.timeout ?? model.requestPolicy?.timeout;
-    const declared = route.retries ?? model.requestPolicy?.retries;
-    const retries = declared?._isMeshDefault ? undefined : declared;
     const matches = (route.matches ?? []).flatMap((m, i) => httpRouteMatches(owner, `${prop}.matches[${i}]`, m));
     const rule: any = {
       name: route.name,

@@ -1,9 +1,11 @@
 // The routing of one host as data: what HostRouting collected, ordered and checked, ready for a renderer
 // (Istio VirtualService or Gateway API HTTPRoute).
+import { Duration } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { configError } from '../_errors';
 import { FaultInjection } from './fault-injection';
 import { HttpRoute, RequestPolicy, RoutePriority } from './host-routing';
+import { RetryPolicy } from './retry-policy';
 import { Host } from '../mesh/host';
 import { ServicePort } from '../mesh/service-port';
 
@@ -13,6 +15,13 @@ export interface RouteEntry {
   readonly priority: RoutePriority;
   readonly owner: IConstruct;
   readonly fault?: FaultInjection;
+}
+
+/** @internal A route of the model, with the timeout and retries in force on it (its own, else the host's). */
+export interface ModelRoute extends RouteEntry {
+  readonly timeout?: Duration;
+  /** Undefined when Istio's default applies (none declared, or `RetryPolicy.meshDefault()`). */
+  readonly retries?: RetryPolicy;
 }
 
 /** @internal */
@@ -27,7 +36,7 @@ export interface RoutingModel {
   /** The namespace the routes live in. */
   readonly namespace: string;
   /** Routes in priority order, ending with the default route. */
-  readonly routes: RouteEntry[];
+  readonly routes: ModelRoute[];
   readonly defaultRoute: HttpRoute;
   /** A fault route added without matches: its fault applies to every route. */
   readonly unscopedFault?: RouteEntry;
@@ -36,6 +45,8 @@ export interface RoutingModel {
   readonly gateways: GatewayBinding[];
   readonly extraHosts: string[];
   readonly requestPolicy?: RequestPolicy;
+  /** The construct that set the request policy. */
+  readonly requestPolicyOwner?: IConstruct;
   /** Per-version Service of each subset (Gateway API backends). */
   readonly subsetBackends: Map<string, string>;
   /** Whether in-mesh callers use these routes too, or only the gateways. */
@@ -50,7 +61,7 @@ export function buildRoutingModel(scope: IConstruct, fields: Omit<RoutingModel, 
   const defaultRoute = declared?.route ?? { name: 'default', destinations: [{ weight: 100 }] };
   // An edge-only host routes what its routes match and nothing else; a mesh host falls through to itself.
   if (!declared && fields.includeMesh) ordered.push({ route: defaultRoute, priority: RoutePriority.DEFAULT, owner: scope });
-  const routes: RouteEntry[] = [];
+  const routes: ModelRoute[] = [];
   let unscopedFault: RouteEntry | undefined;
   for (const entry of ordered) {
     if (entry.fault && !entry.route.matches?.length) {
@@ -65,7 +76,26 @@ export function buildRoutingModel(scope: IConstruct, fields: Omit<RoutingModel, 
         throw configError(entry.owner, `${route.name}.subset`, s, `declare subset '${s}' of ${fields.host.name} (known: ${[...subsets].join(', ') || 'none'})`);
       }
     }
-    routes.push({ ...entry, route });
+    routes.push({ ...entry, route, ...inForce(fields, entry.owner, route) });
   }
   return { ...fields, routes, defaultRoute, unscopedFault };
+}
+
+/**
+ * The timeout and retries in force on a route. Each was checked against its own construct's timeout when declared;
+ * a route's timeout with the host's retries (or the reverse) meets only here, and Envoy's route timeout bounds every
+ * retry, so retries that cannot fit are refused rather than silently cut short.
+ */
+function inForce(fields: Omit<RoutingModel, 'routes' | 'defaultRoute' | 'unscopedFault'>, owner: IConstruct, route: HttpRoute):
+{ timeout?: Duration; retries?: RetryPolicy } {
+  const timeout = route.timeout ?? fields.requestPolicy?.timeout;
+  const declared = route.retries ?? fields.requestPolicy?.retries;
+  const retries = declared?._isMeshDefault ? undefined : declared;
+  if (timeout && retries && !retries._fitsTimeout(timeout)) {
+    const retriesFrom = route.retries ? owner : fields.requestPolicyOwner!;
+    const timeoutFrom = route.timeout ? owner : fields.requestPolicyOwner!;
+    throw configError(owner, `${route.name}.retries`, `${retries.attempts + 1} x ${retries.perTryTimeout!.toMilliseconds()}ms`,
+      `the retries of ${retriesFrom.node.path} do not fit the timeout of ${timeoutFrom.node.path} (${timeout.toMilliseconds()}ms), which bounds them all: lower the attempts or per-try timeout, or raise the timeout`);
+  }
+  return { timeout, retries };
 }

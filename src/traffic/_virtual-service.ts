@@ -1,6 +1,6 @@
 // Renders a host's routing model as an Istio VirtualService spec.
 import { istioDuration } from '../_duration';
-import { RouteEntry, RoutingModel } from './_routing-model';
+import { ModelRoute, RoutingModel } from './_routing-model';
 import { FaultInjection } from './fault-injection';
 import { Host } from '../mesh/host';
 import { ServicePort } from '../mesh/service-port';
@@ -36,12 +36,10 @@ function destination(model: RoutingModel, d: { subset?: string; host?: Host; por
   };
 }
 
-function renderRoute(model: RoutingModel, entry: RouteEntry, port: ServicePort | undefined, fault?: FaultInjection): any[] {
-  const { route, owner } = entry;
+function renderRoute(model: RoutingModel, entry: ModelRoute, port: ServicePort | undefined, fault?: FaultInjection): any[] {
+  const { route, owner, timeout, retries } = entry;
   const prop = route.name;
   const matches = (route.matches ?? []).flatMap((m, i) => m._render(owner, `${prop}.matches[${i}]`));
-  const timeout = route.timeout ?? model.requestPolicy?.timeout;
-  const retries = route.retries ?? model.requestPolicy?.retries;
   const base: any = {
     name: `${route.name}${port ? `-${port.name}` : ''}`,
     route: route.destinations.map(d => ({

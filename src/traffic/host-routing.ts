@@ -532,6 +532,7 @@ export class HostRouting extends Construct {
       gateways: [...this.gateways.entries()].map(([ref, sections]) => ({ ref, sections })),
       extraHosts: [...this.extraHosts],
       requestPolicy: this.requestPolicy?.value,
+      requestPolicyOwner: this.requestPolicy?.owner,
       subsetBackends: this.subsetBackends,
       includeMesh: !this.edgeOnly,
     }, this.routes, new Set(this.subsets.keys()));

@@ -148,13 +148,19 @@ export class RetryPolicy {
         throw configError(scope, `${prop}.retryOn`, r.value, 'give at least one status code to RetryOn.statusCodes()');
       }
     }
-    if (timeout) {
-      const worst = (this.attempts + 1) * this.perTryTimeout.toMilliseconds({ integral: false });
-      if (worst > timeout.toMilliseconds({ integral: false })) {
-        throw configError(scope, `${prop}.perTryTimeout`, `${this.attempts + 1} x ${this.perTryTimeout.toMilliseconds()}ms`,
-          `(attempts + 1) x perTryTimeout must fit the overall timeout of ${timeout.toMilliseconds()}ms: lower the attempts or per-try timeout, or raise the timeout`);
-      }
+    if (timeout && !this._fitsTimeout(timeout)) {
+      throw configError(scope, `${prop}.perTryTimeout`, `${this.attempts + 1} x ${this.perTryTimeout.toMilliseconds()}ms`,
+        `(attempts + 1) x perTryTimeout must fit the overall timeout of ${timeout.toMilliseconds()}ms: lower the attempts or per-try timeout, or raise the timeout`);
     }
+  }
+
+  /**
+   * Whether every attempt fits an overall timeout: (attempts + 1) x perTryTimeout.
+   * @internal
+   */
+  public _fitsTimeout(timeout: Duration): boolean {
+    if (this.attempts <= 0 || !this.perTryTimeout) return true;
+    return (this.attempts + 1) * this.perTryTimeout.toMilliseconds({ integral: false }) <= timeout.toMilliseconds({ integral: false });
   }
 
   /**

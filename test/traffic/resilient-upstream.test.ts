@@ -152,6 +152,17 @@ describe('ResilientUpstream', () => {
     expect(only(m, 'DestinationRule').spec.subsets[1].trafficPolicy).toEqual({ connectionPool: { tcp: { maxConnections: 10 } } });
   });
 
+  test("RetryPolicy.meshDefault() leaves the route without retries, so Istio's default applies", () => {
+    const c = chart();
+    const canary = new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }], requireResources: false, retries: RetryPolicy.meshDefault() });
+    new ResilientUpstream(c, 'Upstream', { host: canary.host, timeout: Duration.seconds(5), retries: RetryPolicy.none() });
+    const m = Testing.synth(c);
+    expectValidManifests(m);
+    expect(only(m, 'VirtualService').spec.http).toEqual([
+      { name: 'split', route: [{ destination: { host: 'reviews.shop.svc.cluster.local', subset: 'v1' }, weight: 100 }], timeout: '5s' },
+    ]);
+  });
+
   describe('bad input', () => {
     test.each<[string, Partial<ResilientUpstreamProps>, RegExp]>([
       ['retries without a per-try timeout budget', { timeout: Duration.seconds(2), retries: RetryPolicy.of({ attempts: 2, perTryTimeout: Duration.seconds(1) }) }, /test\/Payments: retries\.perTryTimeout got '3 x 1000ms': \(attempts \+ 1\) x perTryTimeout must fit/],
@@ -163,6 +174,25 @@ describe('ResilientUpstream', () => {
       ['a subset nobody declares', { subsetPolicies: [{ subset: 'v9', policy: { connectionPool: { maxConnections: 1 } } }] }, /no construct declares subset 'v9'/],
     ])('%s', (_n, props, error) => {
       expect(() => synth(props)).toThrow(error);
+    });
+
+    test("a route's timeout that the host's retries do not fit, set by two constructs, fails naming both", () => {
+      // GIVEN a canary with a 1s timeout, and the standard preset's 3 attempts of 3s for its host
+      const c = chart();
+      const canary = new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }], requireResources: false, timeout: Duration.seconds(1) });
+      new ResilientUpstream(c, 'Upstream', { host: canary.host });
+      // THEN Envoy's route timeout would cut every retry short: synth refuses it
+      expect(() => Testing.synth(c)).toThrow(
+        /test\/Reviews: split\.retries got '3 x 3000ms': the retries of test\/Upstream do not fit the timeout of test\/Reviews \(1000ms\), which bounds them all/);
+    });
+
+    test("a route's retries that the host's timeout does not fit fail too", () => {
+      const c = chart();
+      const canary = new CanaryService(c, 'Reviews', {
+        versions: [{ name: 'v1', image: 'r:1' }], requireResources: false, retries: RetryPolicy.of({ attempts: 3, perTryTimeout: Duration.seconds(5) }),
+      });
+      new ResilientUpstream(c, 'Upstream', { host: canary.host, timeout: Duration.seconds(2), retries: RetryPolicy.none() });
+      expect(() => Testing.synth(c)).toThrow(/the retries of test\/Reviews do not fit the timeout of test\/Upstream \(2000ms\)/);
     });
 
     test('a fault percentage outside 0-100', () => {
