@@ -1,6 +1,7 @@
 import { Duration } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { istioDuration } from '../_duration';
+import { configError } from '../_errors';
 import { compact } from '../_render';
 import { requireInteger, requirePercent } from '../_validate';
 
@@ -10,12 +11,14 @@ import { requireInteger, requirePercent } from '../_validate';
  */
 export interface OutlierDetection {
   /**
-   * Consecutive 5xx responses (and connection failures) before a host is ejected.
+   * Consecutive 5xx responses (and connection failures) before a host is ejected; 0 switches this detector off, to
+   * eject on gateway errors only.
    * @default 5
    */
   readonly consecutive5xxErrors?: number;
   /**
-   * Consecutive 502, 503 and 504 responses before a host is ejected.
+   * Consecutive 502, 503 and 504 responses before a host is ejected. Gateway errors are 5xx responses too, so this
+   * must be below `consecutive5xxErrors` (5 unless set) to have any effect.
    * @default - not used
    */
   readonly consecutiveGatewayErrors?: number;
@@ -48,7 +51,17 @@ export interface OutlierDetection {
 
 /** @internal Renders `outlierDetection`; never the deprecated `consecutiveErrors`. */
 export function renderOutlierDetection(scope: IConstruct, prop: string, od: OutlierDetection): any {
-  const count = (v: number | undefined, field: string) => v === undefined ? undefined : requireInteger(scope, `${prop}.${field}`, v, 1);
+  const count = (v: number | undefined, field: string) => v === undefined ? undefined : requireInteger(scope, `${prop}.${field}`, v, 0);
+  // Envoy's 5xx detector stays on (at 5) unless switched off, and gateway errors count towards it too.
+  const fiveXx = od.consecutive5xxErrors ?? 5;
+  const gateway = od.consecutiveGatewayErrors ?? 0;
+  if (gateway > 0 && fiveXx > 0 && gateway >= fiveXx) {
+    throw configError(scope, `${prop}.consecutiveGatewayErrors`, gateway,
+      `the 5xx detector (consecutive5xxErrors, ${fiveXx}) ejects on those errors first, so this has no effect: set consecutive5xxErrors: 0 to eject on gateway errors only, or use fewer than ${fiveXx}`);
+  }
+  if (fiveXx === 0 && gateway === 0) {
+    throw configError(scope, `${prop}.consecutive5xxErrors`, 0, 'with no gateway-error detector either, no host would ever be ejected: set consecutiveGatewayErrors, or drop outlier detection');
+  }
   const duration = (v: Duration | undefined, field: string) => v === undefined ? undefined : istioDuration(scope, `${prop}.${field}`, v);
   const percent = (v: number | undefined, field: string) => v === undefined ? undefined : requirePercent(scope, `${prop}.${field}`, v);
   return compact({

@@ -65,7 +65,7 @@ export class ResiliencePreset {
   /**
    * Third-party APIs outside the mesh: 15s timeout; 2 retries of 5s only when the request cannot have reached the
    * provider or it answered 502/503/504; 50 connections; an endpoint is ejected for 60s after 5 consecutive gateway
-   * errors.
+   * errors (the 5xx detector is off: a provider's 500s answer the request, they do not mark a broken endpoint).
    */
   public static readonly EXTERNAL_API = new ResiliencePreset({
     timeout: Duration.seconds(15),
@@ -76,7 +76,7 @@ export class ResiliencePreset {
     }),
     connectionPool: { maxConnections: 50, maxPendingRequests: 50, connectTimeout: Duration.seconds(5) },
     outlierDetection: {
-      consecutiveGatewayErrors: 5, interval: Duration.seconds(30), baseEjectionTime: Duration.seconds(60), maxEjectionPercent: 100,
+      consecutive5xxErrors: 0, consecutiveGatewayErrors: 5, interval: Duration.seconds(30), baseEjectionTime: Duration.seconds(60), maxEjectionPercent: 100,
     },
   });
 

@@ -82,6 +82,13 @@ describe('ResilientUpstream', () => {
     expect(http[0].retries).toEqual({ attempts: 3, perTryTimeout: '1s', retryOn: '5xx,retriable-status-codes,429,503' });
   });
 
+  test('EXTERNAL_API ejects on gateway errors only: the 5xx detector, on by default in Envoy, is switched off', () => {
+    const m = synth({ preset: ResiliencePreset.EXTERNAL_API });
+    expect(only(m, 'DestinationRule').spec.trafficPolicy.outlierDetection).toEqual({
+      consecutive5xxErrors: 0, consecutiveGatewayErrors: 5, interval: '30s', baseEjectionTime: '60s', maxEjectionPercent: 100,
+    });
+  });
+
   test('a route that must not retry says attempts: 0', () => {
     const m = synth({ retries: RetryPolicy.none() });
     expect(only(m, 'VirtualService').spec.http).toEqual([expect.objectContaining({ retries: { attempts: 0 } })]);
@@ -171,6 +178,9 @@ describe('ResilientUpstream', () => {
       ['a zero pool', { connectionPool: { maxConnections: 0 } }, /connectionPool\.maxConnections got 0: use a whole number of at least 1/],
       ['a duration below 1ms', { connectionPool: { connectTimeout: Duration.millis(0.5) } }, /connectTimeout got '0.5ms': use a duration of at least 1ms/],
       ['a percentage above 100', { outlierDetection: { maxEjectionPercent: 150 } }, /maxEjectionPercent got 150: use a percentage from 0 to 100/],
+      ['a gateway-error detector the 5xx detector overrides', { outlierDetection: { consecutiveGatewayErrors: 5 } },
+        /outlierDetection\.consecutiveGatewayErrors got 5: the 5xx detector \(consecutive5xxErrors, 5\) ejects on those errors first, so this has no effect: set consecutive5xxErrors: 0/],
+      ['outlier detection that never ejects', { outlierDetection: { consecutive5xxErrors: 0 } }, /consecutive5xxErrors got 0: with no gateway-error detector either, no host would ever be ejected/],
       ['a subset nobody declares', { subsetPolicies: [{ subset: 'v9', policy: { connectionPool: { maxConnections: 1 } } }] }, /no construct declares subset 'v9'/],
     ])('%s', (_n, props, error) => {
       expect(() => synth(props)).toThrow(error);
