@@ -369,7 +369,14 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
     if (resolution === ServiceEntryResolution.NONE) {
       throw configError(control, at('resolution'), resolution, 'TLS origination connects to the host\'s TLS port: use DNS or STATIC resolution');
     }
-    targetPort = requirePort(control, at('route.targetPort'), origination.targetPort ?? 443);
+    // The workload's plain port maps to the host's TLS port: a targetPort on the port says which, as the option does.
+    const mapped = ports.filter(p => p.targetPort !== p.port);
+    targetPort = requirePort(control, at('route.targetPort'), origination.targetPort ?? mapped[0]?.targetPort ?? 443);
+    const conflicting = mapped.find(p => p.targetPort !== targetPort);
+    if (conflicting) {
+      throw configError(control, at('ports'), `${conflicting.port}->${conflicting.targetPort}`,
+        `TLS origination connects to port ${targetPort} of the host: give the port no targetPort, or the same one as TlsOriginationOptions.targetPort`);
+    }
     const sni = origination.sni ?? host.name;
     if (!isDnsSubdomain(sni)) throw configError(control, at('route.sni'), sni, 'use a domain name such as api.example.com');
     tls = UpstreamTls.simple({ sni, subjectAltNames: origination.subjectAltNames, caCertificates: origination.caCertificates });
@@ -500,6 +507,13 @@ function validateResolution(
   }
   if (resolution === ServiceEntryResolution.NONE && endpoints.length > 0) {
     throw configError(scope, at('endpoints'), endpoints.map(e => e.address), 'endpoints need STATIC or DNS resolution');
+  }
+  // Without addresses, a port that is neither HTTP nor TLS is told apart by its number only, and with NONE the proxy
+  // forwards it to whatever IP the caller dialled: REGISTRY_ONLY would then admit every destination on that port.
+  const opaque = ports.filter(p => !p.isHttp && p.protocol !== PortProtocol.TLS && p.protocol !== PortProtocol.HTTPS);
+  if (resolution === ServiceEntryResolution.NONE && addresses.length === 0 && opaque.length > 0) {
+    throw configError(scope, at('resolution'), resolution,
+      `port ${opaque[0].port} (${opaque[0].protocol}) would be forwarded to any IP address the caller dials, so every destination on it would be allowed: give the host's addresses, or use DNS (or STATIC) resolution`);
   }
   if (resolution === ServiceEntryResolution.DNS_ROUND_ROBIN && endpoints.length > 1) {
     throw configError(scope, at('endpoints'), endpoints.map(e => e.address), 'DNS_ROUND_ROBIN takes at most one endpoint: use DNS resolution for several');

@@ -191,6 +191,11 @@ describe('EgressControl: TLS origination by the sidecar', () => {
     expect(one(m, 'DestinationRule').spec.trafficPolicy.tls).toEqual({ mode: 'SIMPLE', sni: 'api.example.com', subjectAltNames: ['*.example.com'] });
   });
 
+  test("the port's own targetPort names the host's TLS port", () => {
+    const m = allow({ 'legacy.example.com': { ports: [ServicePort.http(80, { targetPort: 8443 })], route: EgressRoute.tlsOrigination() } });
+    expect(one(m, 'ServiceEntry').spec.ports).toEqual([{ number: 80, name: 'http', protocol: 'HTTP', targetPort: 8443 }]);
+  });
+
   test('a CA file verifies the server, and istioctl analyze has nothing to report (IST0128)', () => {
     const route = (caCertificates?: string) => ({ route: EgressRoute.viaGatewayTlsOrigination({ caCertificates }) });
     const unset = MeshAnalyzer.analyze(allow({ 'legacy.example.com': route() }), { gatewayWorkloads: [GatewayWorkload.defaultEgress()] });
@@ -520,6 +525,19 @@ describe('EgressControl: bad input fails synth and emits nothing for the host', 
       /TLS origination needs a port the workload speaks plain HTTP on/);
     expectRefused('api.example.com', { ports: [ServicePort.https(443)], route: EgressRoute.tlsOrigination() },
       /ports got '443\/HTTPS': TLS origination needs a port/);
+  });
+
+  test("TLS origination to another port than the port's targetPort", () => {
+    expectRefused('legacy.example.com', { ports: [ServicePort.http(80, { targetPort: 8443 })], route: EgressRoute.tlsOrigination({ targetPort: 443 }) },
+      /allowHost\('legacy\.example\.com'\)\.ports got '80->8443': TLS origination connects to port 443 of the host: give the port no targetPort/);
+  });
+
+  test('an opaque TCP port with NONE resolution and no addresses would admit every destination on that port', () => {
+    expectRefused('*.db.partner.example', { ports: [ServicePort.tcp(5432)] },
+      /resolution got 'NONE': port 5432 \(tcp\) would be forwarded to any IP address the caller dials, so every destination on it would be allowed: give the host's addresses/);
+    expectRefused('cache.partner.example', { ports: [ServicePort.tcp(6379)], resolution: ServiceEntryResolution.NONE }, /port 6379 \(tcp\) would be forwarded to any IP/);
+    const m = allow({ '*.db.partner.example': { ports: [ServicePort.tcp(5432)], addresses: ['10.20.0.0/16'] } });
+    expect(one(m, 'ServiceEntry').spec).toMatchObject({ addresses: ['10.20.0.0/16'], resolution: 'NONE' });
   });
 
   test('TLS origination of a wildcard, without resolution, to a bad port or SNI', () => {
