@@ -75,6 +75,12 @@ function tokenFor(pattern: string, issuers: JwtIssuer[]): JwtToken {
   };
 }
 
+/** `without a JWT of <issuer>` for issuer-wide principals (`<issuer>/*`, as requireJwt writes them). */
+function withoutTokenOf(principals: string[]): string {
+  const issuers = principals.filter(p => p.endsWith('/*') && p.length > 2).map(p => p.slice(0, -2));
+  return issuers.length === principals.length ? `without a JWT of ${join(issuers)}` : `JWT not ${join(principals)}`;
+}
+
 /** What a source asks beyond the caller's identity, for a reader and for a probe. */
 function sourceParts(source: any, issuers: JwtIssuer[] = []): { conditions: string[]; jwt?: JwtToken; ip?: string } {
   const conditions: string[] = [];
@@ -85,7 +91,7 @@ function sourceParts(source: any, issuers: JwtIssuer[] = []): { conditions: stri
     jwt = tokenFor(source.requestPrincipals[0], issuers);
   }
   if (source.notRequestPrincipals) {
-    conditions.push(source.notRequestPrincipals.includes('*') ? 'without a JWT' : `JWT not ${join(source.notRequestPrincipals)}`);
+    conditions.push(source.notRequestPrincipals.includes('*') ? 'without a JWT' : withoutTokenOf(source.notRequestPrincipals));
   }
   for (const [field, label] of [['ipBlocks', 'source IP'], ['remoteIpBlocks', 'remote IP']]) {
     if (source[field]) {

@@ -37,6 +37,9 @@ export function matchPath(pattern: string, requestPath: string): boolean {
   return new RegExp(`^${regex}$`).test(path);
 }
 
+/** The characters of a literal segment of a path template (RFC 3986 pchar, as istiod checks them). */
+const TEMPLATE_LITERAL = /^[a-zA-Z0-9\-._~%!$&'()+,;:@=]+$/;
+
 /** @internal Why a path is not one Istio can match, or undefined when it is fine. */
 export function pathProblem(path: string): string | undefined {
   if (path === '*') return undefined;
@@ -44,11 +47,18 @@ export function pathProblem(path: string): string | undefined {
   if (/[?#]/.test(path)) return 'paths are matched without the query string or fragment: drop the part from \'?\' or \'#\'';
   if (isPathTemplate(path)) {
     if (!path.startsWith('/')) return 'a path template starts with \'/\'';
-    const operators = path.match(/\{\*\*\}|\{\*\}/g) ?? [];
-    const rest = path.replace(/\{\*\*\}|\{\*\}/g, '');
-    if (/[*{}]/.test(rest)) return 'a path template may use \'*\', \'{\' and \'}\' only in the operators {*} and {**}';
-    const doubles = operators.filter(o => o === '{**}').length;
-    if (doubles > 1 || (doubles === 1 && operators[operators.length - 1] !== '{**}')) return '{**} may appear once, as the last operator';
+    // As istiod validates templates: segment by segment, each operator a whole segment, the rest literal pchars.
+    let matchAnySeen = false;
+    for (const segment of path.replace(/^\/+|\/+$/g, '').split('/')) {
+      if (segment === '{*}' || segment === '{**}') {
+        if (matchAnySeen) return '{**} may appear once, as the last operator';
+        matchAnySeen = segment === '{**}';
+      } else if (/[{}]/.test(segment)) {
+        return 'the operators {*} and {**} each fill a whole segment between \'/\'s, as in \'/api/{*}/items\'';
+      } else if (!TEMPLATE_LITERAL.test(segment)) {
+        return `segment '${segment}' of a path template is empty or uses characters other than letters, digits and - . _ ~ % ! $ & ' ( ) + , ; : @ =`;
+      }
+    }
     return undefined;
   }
   if (path.startsWith('*')) return path.slice(1).includes('*') ? 'a suffix match has a single leading \'*\'' : undefined;

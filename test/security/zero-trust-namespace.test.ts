@@ -658,6 +658,13 @@ describe('ZeroTrustNamespace: bad input', () => {
     expect(() => backend.allowFrom(frontend, { paths: ['/api/*/items'] })).toThrow(/'\*' may only end a prefix match/);
     expect(() => backend.allowFrom(frontend, { paths: ['/api?x=1'] })).toThrow(/paths are matched without the query string/);
     expect(() => backend.allowFrom(frontend, { paths: ['/a/{**}/b/{*}'] })).toThrow(/\{\*\*\} may appear once, as the last operator/);
+    // istiod refuses an operator inside a segment, and segments that are empty or not RFC 3986 pchars
+    for (const path of ['/api/v{*}/items', '/files/{*}.png']) {
+      expect(() => backend.allowFrom(frontend, { paths: [path] })).toThrow(/the operators \{\*\} and \{\*\*\} each fill a whole segment between '\/'s/);
+    }
+    expect(() => backend.allowFrom(frontend, { paths: ['/a/[x]/{*}'] })).toThrow(/segment '\[x\]' of a path template is empty or uses characters other than/);
+    expect(() => backend.allowFrom(frontend, { paths: ['/a//{*}'] })).toThrow(/segment '' of a path template is empty/);
+    expect(() => backend.allowFrom(frontend, { paths: ['/users/{*}/orders/{**}/'] })).not.toThrow();
     expect(() => backend.allowFrom(frontend, { ports: [70000] })).toThrow(/ports\[0\] got 70000: use a port from 1 to 65535/);
     expect(() => backend.allowFrom(frontend, { hosts: ['bad host'] })).toThrow(/hosts\[0\] got 'bad host'/);
   });
