@@ -149,6 +149,46 @@ describe('CanaryService', () => {
     }]);
   });
 
+  test("several ports behind a gateway: in-mesh routes match their port, the gateway's requests go to the first HTTP port", () => {
+    // GIVEN a service with HTTP and gRPC ports exposed through the ingress gateway (which listens on 80 and 443)
+    const m = synth({
+      weights: { v1: 90, v2: 10 }, ports: [ServicePort.http(8080), ServicePort.grpc(9090)],
+      ingress: { hosts: ['reviews.example.com'], tls: IngressTls.simple('reviews-cert') },
+    });
+    // THEN a route matching the service port would never match at the gateway (Istio drops routes whose port is not
+    // the gateway server's): the gateway gets routes of its own, matched by gateway
+    const gateway = `shop/${byKind(m, 'Gateway')[0].metadata.name}`;
+    const http = vs(m).spec.http;
+    expect(http.map((r: any) => [r.name, r.match])).toEqual([
+      ['split-http', [{ port: 8080, gateways: ['mesh'] }]],
+      ['split-grpc', [{ port: 9090, gateways: ['mesh'] }]],
+      ['split-gateway', [{ gateways: [gateway] }]],
+    ]);
+    expect(http[2].route.map((r: any) => [r.destination.port.number, r.weight])).toEqual([[8080, 90], [8080, 10]]);
+  });
+
+  test('a single TCP port is split by a tcp route, since http routes apply to HTTP ports only', () => {
+    const m = synth({ weights: { v1: 90, v2: 10 }, ports: [ServicePort.tcp(5432, { name: 'tcp-db' })] });
+    expect(vs(m).spec).toEqual({
+      hosts: ['reviews.shop.svc.cluster.local'],
+      tcp: [{
+        route: [
+          { destination: { host: 'reviews.shop.svc.cluster.local', subset: 'v1' }, weight: 90 },
+          { destination: { host: 'reviews.shop.svc.cluster.local', subset: 'v2' }, weight: 10 },
+        ],
+      }],
+    });
+  });
+
+  test('request routing on a service without an HTTP port fails: TCP has no requests to match', () => {
+    expect(() => synth({
+      ports: [ServicePort.tcp(5432, { name: 'tcp-db' })],
+      matchRoutes: [{ version: 'v2', matches: [RequestMatch.header('x-canary', StringMatch.exact('1'))] }],
+    })).toThrow(/test\/Reviews: to-v2 got 'reviews\.shop\.svc\.cluster\.local': reviews\.shop\.svc\.cluster\.local has no HTTP port, and TCP connections carry no requests to match/);
+    expect(() => synth({ ports: [ServicePort.tcp(5432, { name: 'tcp-db' })], ingress: { hosts: ['db.example.com'] } }))
+      .toThrow(/has no HTTP port.*expose through an HTTP gateway/);
+  });
+
   test('existing workloads per version get the app and version labels', () => {
     // GIVEN a Deployment the team already has
     const c = chart();
