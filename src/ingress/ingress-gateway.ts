@@ -41,7 +41,10 @@ export class IngressTls {
   public static simple(credentialName: string, options: IngressTlsOptions = {}): IngressTls {
     return new IngressTls('SIMPLE', credentialName, options);
   }
-  /** TLS passed through to the service by SNI; the gateway does not see HTTP. */
+  /**
+   * TLS passed through to the service by SNI; the gateway does not see HTTP, so the host is routed by a VirtualService
+   * `tls` route of your own (`addRoute` and CanaryService's `ingress` route HTTP, and refuse it).
+   */
   public static passthrough(): IngressTls {
     return new IngressTls('PASSTHROUGH', undefined, { httpsRedirect: false });
   }
@@ -77,6 +80,10 @@ export class IngressTls {
     };
   }
 }
+
+/** @internal Why HTTP routes cannot serve a passthrough host. */
+export const PASSTHROUGH_HAS_NO_HTTP = 'the gateway passes the host\'s TLS connections through unopened, so HTTP routes never apply to them: '
+  + 'terminate TLS at the gateway (IngressTls.simple), or route the host by SNI with a VirtualService tls route of your own';
 
 /** Properties of an {@link IngressGateway}. */
 export interface IngressGatewayProps {
@@ -201,6 +208,7 @@ export class IngressGateway extends Construct {
   public addRoute(host: string, service: Host, port: number, options: IngressRouteOptions = {}): HostRouting {
     const served = this.hosts.find(h => h.host === host);
     if (!served) throw configError(this, 'host', host, 'serve the host with addHost() before routing it');
+    if (served.tls.mode === 'PASSTHROUGH') throw configError(this, 'host', host, PASSTHROUGH_HAS_NO_HTTP);
     if (!service.serviceName) throw configError(this, 'service', service.name, 'route to a Kubernetes service (Host.service or Host.fromService)');
     const prefix = options.pathPrefix ?? '/';
     if (!prefix.startsWith('/')) throw configError(this, 'pathPrefix', prefix, 'start the path prefix with /');

@@ -9,7 +9,7 @@ import { RequestMatch } from './request-match';
 import { RetryPolicy } from './retry-policy';
 import { Waypoint } from '../ambient/waypoint';
 import type { ReleasePhases } from '../delivery/release-phases';
-import { IngressGateway, IngressTls } from '../ingress/ingress-gateway';
+import { IngressGateway, IngressTls, PASSTHROUGH_HAS_NO_HTTP } from '../ingress/ingress-gateway';
 import { namespaceDataplane } from '../mesh/_namespace-dataplane';
 import { serviceObject } from '../mesh/_service-object';
 import { Host } from '../mesh/host';
@@ -398,6 +398,7 @@ export class CanaryService extends Construct {
     }
     if (props.ingress) {
       if (props.ingress.hosts.length === 0) throw configError(this, 'ingress.hosts', [], 'give at least one public host');
+      if (props.ingress.tls?.mode === 'PASSTHROUGH') throw configError(this, 'ingress.tls', 'PASSTHROUGH', PASSTHROUGH_HAS_NO_HTTP);
       props.ingress.hosts.forEach(h => Host.parseExternal(this, h));
     }
     return weights;

@@ -1,5 +1,5 @@
 import { App, Chart, Duration, Testing } from 'cdk8s';
-import { GatewayWorkload, Host, IngressGateway, IngressTls, Mesh, TlsVersion, TrafficApi } from '../../src';
+import { CanaryService, GatewayWorkload, Host, IngressGateway, IngressTls, Mesh, TlsVersion, TrafficApi } from '../../src';
 import { expectValidManifests } from '../harness/validate';
 
 function setup(trafficApi: TrafficApi): { app: App; edge: Chart; gateway: IngressGateway } {
@@ -68,6 +68,16 @@ describe('IngressGateway', () => {
       { name: 'tls-0', port: { number: 443, name: 'tls-0', protocol: 'TLS' }, hosts: ['edge/db.example.com'], tls: { mode: 'PASSTHROUGH', minProtocolVersion: 'TLSV1_2' } },
       { name: 'https-1', port: { number: 443, name: 'https-1', protocol: 'HTTPS' }, hosts: ['edge/secure.example.com'], tls: { mode: 'SIMPLE', credentialName: 'secure-cert', minProtocolVersion: 'TLSV1_3' } },
     ]);
+  });
+
+  test('a passthrough host is not routed by HTTP routes, which would never apply to its connections', () => {
+    const { edge, gateway } = setup(TrafficApi.ISTIO);
+    gateway.addHost('db.example.com', 'edge', IngressTls.passthrough());
+    expect(() => gateway.addRoute('db.example.com', Host.service(edge, 'db', 'edge'), 5432))
+      .toThrow(/host got 'db\.example\.com': the gateway passes the host's TLS connections through unopened, so HTTP routes never apply to them/);
+    const c = new Chart(new App(), 'shop', { namespace: 'shop' });
+    expect(() => new CanaryService(c, 'Web', { versions: [{ name: 'v1', image: 'web:1' }], requireResources: false, ingress: { hosts: ['web.example.com'], tls: IngressTls.passthrough() } }))
+      .toThrow(/shop\/Web: ingress\.tls got 'PASSTHROUGH': the gateway passes the host's TLS connections through unopened/);
   });
 
   test('a custom gateway workload', () => {
