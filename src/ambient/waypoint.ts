@@ -1,4 +1,4 @@
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { appSingleton } from '../_app-registry';
 import { configError } from '../_errors';
@@ -38,6 +38,12 @@ export interface WaypointProps {
 /** The label that sends a namespace's, service's or pod's traffic through a waypoint. */
 export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
 
+/** The namespace of the waypoint `istio.io/use-waypoint` names, when it is not the labelled object's own. */
+const USE_WAYPOINT_NAMESPACE_LABEL = 'istio.io/use-waypoint-namespace';
+
+/** Kinds whose traffic is addressed to a service, which only a service (or `all`) waypoint handles. */
+const SERVICE_KINDS = ['Service', 'ServiceEntry'];
+
 /**
  * An ambient-mode waypoint proxy: a Gateway API Gateway of class `istio-waypoint` that enforces L7 routing and
  * policy for the services (or workloads) that use it. Without one, ambient mode enforces L4 only.
@@ -61,6 +67,8 @@ export class Waypoint extends Construct {
   public readonly namespace: string;
   /** Which traffic it handles. */
   public readonly trafficFor: WaypointFor;
+  /** Other namespaces whose objects use the waypoint, which its listener must admit. */
+  private readonly foreignNamespaces = new Set<string>();
 
   public constructor(scope: Construct, id: string, props: WaypointProps = {}) {
     super(scope, id);
@@ -70,7 +78,7 @@ export class Waypoint extends Construct {
     this.gateway = new ApiObject(this, 'Resource', {
       ...gatewayapi.Gateway.GVK,
       metadata: { name: this.name, namespace: this.namespace, labels: { 'istio.io/waypoint-for': this.trafficFor } },
-      spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
+      spec: Lazy.any({ produce: () => this.renderSpec() }),
     });
   }
 
@@ -81,18 +89,46 @@ export class Waypoint extends Construct {
 
   /**
    * Sends the traffic of `target` (a Service, ServiceEntry, Namespace or, for workload waypoints, a pod template's
-   * owner) through this waypoint by labelling it `istio.io/use-waypoint`.
+   * owner) through this waypoint by labelling it `istio.io/use-waypoint`; an object of another namespace also gets
+   * `istio.io/use-waypoint-namespace`, and the waypoint admits that namespace.
    */
   public use(target: ApiObject): void {
     const existing = target.metadata.getLabel(USE_WAYPOINT_LABEL);
     if (existing !== undefined && existing !== this.name) {
       throw configError(this, 'target', target.node.path, `it already uses waypoint '${existing}'`);
     }
+    // Istio ignores a waypoint for traffic it is not for, and then applies none of its routes or policies.
+    const forServices = SERVICE_KINDS.includes(target.kind);
+    const handled = target.kind === 'Namespace' || this.trafficFor === WaypointFor.ALL
+      || this.trafficFor === (forServices ? WaypointFor.SERVICE : WaypointFor.WORKLOAD);
+    if (!handled) {
+      throw configError(this, 'target', target.node.path,
+        `the waypoint is for ${this.trafficFor} traffic, and Istio sends ${forServices ? 'service' : 'workload'} traffic of a ${target.kind} through ${forServices ? 'service' : 'workload'} (or all) waypoints only: use such a waypoint (trafficFor)`);
+    }
+    const namespace = target.kind === 'Namespace' ? target.name : target.metadata.namespace ?? Chart.of(target).namespace ?? 'default';
     target.metadata.addLabel(USE_WAYPOINT_LABEL, this.name);
+    if (namespace !== this.namespace) {
+      target.metadata.addLabel(USE_WAYPOINT_NAMESPACE_LABEL, this.namespace);
+      this.foreignNamespaces.add(namespace);
+    }
   }
 
   /** The policy target reference of the waypoint, for AuthorizationPolicy `targetRefs`. */
   public get targetRef(): { [key: string]: string } {
     return { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: this.name };
+  }
+
+  private renderSpec(): any {
+    // A waypoint admits objects of its own namespace only, unless its listener names the others that use it.
+    const namespaces = [...this.foreignNamespaces].sort();
+    const allowedRoutes = namespaces.length ? {
+      allowedRoutes: {
+        namespaces: {
+          from: 'Selector',
+          selector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [this.namespace, ...namespaces] }] },
+        },
+      },
+    } : {};
+    return { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE', ...allowedRoutes }] };
   }
 }

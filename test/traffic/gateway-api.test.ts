@@ -1,4 +1,4 @@
-import { App, Chart, Duration, Size, Testing } from 'cdk8s';
+import { ApiObject, App, Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import {
   CanaryService, CanaryServiceProps, DataplaneMode, FaultInjection, GatewayApiChannel, Host, IngressGateway, IngressTls, Mesh, MeshProps,
@@ -224,5 +224,31 @@ describe('ambient mode', () => {
     const sidecar = chart();
     expect(() => new CanaryService(sidecar, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }], resources, waypoint: new Waypoint(sidecar, 'W') }))
       .toThrow(/waypoints serve ambient mode/);
+  });
+
+  test("a waypoint of another namespace: the Service names the waypoint's namespace, and the waypoint admits the Service's", () => {
+    // GIVEN a shared waypoint in namespace infra, used by a canary in shop
+    const c = chart({ dataplaneMode: DataplaneMode.AMBIENT });
+    const infra = new Chart(c.node.scope as App, 'infra', { namespace: 'infra' });
+    const shared = new Waypoint(infra, 'Shared', { name: 'shared' });
+    new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }], resources, waypoint: shared });
+    const m = [...Testing.synth(c), ...Testing.synth(infra)];
+    expectValidManifests(m);
+    // THEN Istio looks for the waypoint in infra (not shop), and its listener lets shop attach (the default is its own namespace only)
+    expect(m.find(o => o.kind === 'Service').metadata.labels).toMatchObject({ 'istio.io/use-waypoint': 'shared', 'istio.io/use-waypoint-namespace': 'infra' });
+    expect(m.find(o => o.kind === 'Gateway').spec.listeners).toEqual([{
+      name: 'mesh', port: 15008, protocol: 'HBONE',
+      allowedRoutes: { namespaces: { from: 'Selector', selector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['infra', 'shop'] }] } } },
+    }]);
+  });
+
+  test('a workload waypoint cannot serve a Service, nor a service waypoint a workload', () => {
+    const c = chart({ dataplaneMode: DataplaneMode.AMBIENT });
+    const pods = new Waypoint(c, 'Pods', { name: 'pods', trafficFor: WaypointFor.WORKLOAD });
+    expect(() => new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }], resources, waypoint: pods }))
+      .toThrow(/test\/Pods: target got 'test\/Reviews\/Service': the waypoint is for workload traffic, and Istio sends service traffic of a Service through service \(or all\) waypoints only/);
+    const services = new Waypoint(c, 'Services', { name: 'services' });
+    const deployment = new ApiObject(c, 'Deployment', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'batch' } });
+    expect(() => services.use(deployment)).toThrow(/the waypoint is for service traffic, and Istio sends workload traffic of a Deployment through workload \(or all\) waypoints only/);
   });
 });
