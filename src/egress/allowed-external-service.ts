@@ -1,6 +1,7 @@
 import { isIP } from 'net';
-import { ApiObject } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
+import { appRegistry, appSingleton } from '../_app-registry';
 import { configError } from '../_errors';
 import { isDnsLabel, isDnsSubdomain, requireInteger, requireUnique } from '../_validate';
 import { allowPolicySpec } from './_authorization';
@@ -204,25 +205,34 @@ export class AllowedExternalService extends Construct {
     }
 
     if (plan.route.viaEgressGateway) {
-      const gatewayName = `${label}-egress`;
-      const gatewayRef = `${control.namespace}/${gatewayName}`;
-      const appPort = plan.ports[0];
       const passthrough = mode === EgressRouteMode.GATEWAY_TLS_PASSTHROUGH;
       const upstream = plan.servingHost ?? plan.host;
-      const serverHosts = [plan.host.name, ...(plan.servingHost && !covers(plan.host.name, plan.servingHost.name) ? [plan.servingHost.name] : [])];
-      this.gateway = new ApiObject(this, 'Gateway', {
-        ...networking.Gateway.GVK,
-        metadata: { name: gatewayName, namespace: control.namespace },
-        spec: {
-          selector: { ...control.egressGateway.labels },
-          servers: [{
-            port: { number: GATEWAY_PORT, name: passthrough ? 'tls' : 'https', protocol: passthrough ? 'TLS' : 'HTTPS' },
-            // Qualified with the namespace, so only routes of this namespace can bind to the host at the gateway.
-            hosts: serverHosts.map(h => `${control.namespace}/${h}`),
-            tls: { mode: 'ISTIO_MUTUAL' },
-          }],
-        },
-      });
+      const server = sharedGatewayServer(control, plan);
+      if (!server.gateway) {
+        const hosts = server.hosts;
+        const namespaces = server.namespaces;
+        server.gateway = new ApiObject(this, 'Gateway', {
+          ...networking.Gateway.GVK,
+          metadata: { name: `${label}-egress`, namespace: control.namespace },
+          spec: Lazy.any({
+            produce: () => ({
+              selector: { ...control.egressGateway.labels },
+              // One server for every namespace routing the host: two servers with the same SNI on port 443 of the
+              // same pods make Envoy reject the gateway's listener, for every host on it.
+              servers: [{
+                port: { number: GATEWAY_PORT, name: passthrough ? 'tls' : 'https', protocol: passthrough ? 'TLS' : 'HTTPS' },
+                // Qualified with the namespaces, so only their routes can bind to the host at the gateway.
+                hosts: namespaces.flatMap(n => hosts.map(h => `${n}/${h}`)),
+                tls: { mode: 'ISTIO_MUTUAL' },
+              }],
+            }),
+          }),
+        });
+      }
+      server.namespaces.push(control.namespace);
+      this.gateway = server.gateway;
+      const gatewayRef = `${server.gateway.metadata.namespace}/${server.gateway.name}`;
+      const appPort = plan.ports[0];
       const toGateway = { destination: { host: plan.gatewayService!, subset: label, port: { number: GATEWAY_PORT } }, weight: 100 };
       const toExternal = { destination: { host: upstream.name, port: { number: appPort.port } }, weight: 100 };
       const destinationRule = control._gatewayDestinationRule(label, sniOf(plan));
@@ -446,6 +456,15 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
     }
   }
 
+  if (route.viaEgressGateway) {
+    const server = appRegistry<GatewayServer>(control, 'EgressGatewayServer').get(gatewayServerKey(control, host));
+    const hosts = gatewayServerHosts(host, servingHost);
+    if (server && (server.passthrough !== (mode === EgressRouteMode.GATEWAY_TLS_PASSTHROUGH) || server.hosts.join() !== hosts.join())) {
+      throw configError(control, at('route'), mode,
+        `${server.owner.node.path} routes ${host.name} through the same egress gateway with another route or serving host, and the gateway has one server per host: route it the same way`);
+    }
+  }
+
   // Who must see the ServiceEntry and routes: this namespace, the gateway that forwards, the callers' namespaces.
   const needed = new Set<string>([control.namespace]);
   if (route.viaEgressGateway) needed.add(control.egressGateway.namespace);
@@ -470,6 +489,35 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
     gatewayService,
     callerNamespaces: [...new Set(callers)],
   };
+}
+
+/** The egress gateway's server for one host: shared by every namespace that routes the host through the gateway. */
+interface GatewayServer {
+  gateway?: ApiObject;
+  readonly owner: IConstruct;
+  readonly passthrough: boolean;
+  /** The hosts the server serves (the host, and the serving host of a wildcard), unqualified. */
+  readonly hosts: string[];
+  /** The namespaces whose routes bind to it. */
+  readonly namespaces: string[];
+}
+
+function gatewayServerKey(control: EgressControl, host: Host): string {
+  const gateway = control.egressGateway;
+  return `${gateway.namespace}/${JSON.stringify(gateway.labels)}/${host.name}`;
+}
+
+function gatewayServerHosts(host: Host, servingHost: Host | undefined): string[] {
+  return [host.name, ...(servingHost && !covers(host.name, servingHost.name) ? [servingHost.name] : [])];
+}
+
+function sharedGatewayServer(control: EgressControl, plan: Plan): GatewayServer {
+  return appSingleton<GatewayServer>(control, 'EgressGatewayServer', gatewayServerKey(control, plan.host), () => ({
+    owner: control,
+    passthrough: plan.route._mode === EgressRouteMode.GATEWAY_TLS_PASSTHROUGH,
+    hosts: gatewayServerHosts(plan.host, plan.servingHost),
+    namespaces: [],
+  }));
 }
 
 function requirePort(scope: IConstruct, prop: string, port: number): number {

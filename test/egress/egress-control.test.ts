@@ -280,6 +280,37 @@ describe('EgressControl: through the egress gateway', () => {
     expect(kinds.indexOf('ServiceEntry')).toBeLessThan(kinds.indexOf('VirtualService'));
   });
 
+  test('two namespaces routing one host through the gateway share its server, whose SNI Envoy accepts only once', () => {
+    // GIVEN shop and payments both calling api.stripe.com through the egress gateway
+    const app = Testing.app();
+    const shop = chart(app);
+    const payments = new Chart(app, 'payments', { namespace: 'payments' });
+    new EgressControl(shop, 'Egress').allowHost('api.stripe.com', { route: EgressRoute.viaGatewayTlsPassthrough() });
+    const second = new EgressControl(payments, 'Egress').allowHost('api.stripe.com', { route: EgressRoute.viaGatewayTlsPassthrough() });
+    const m = [...synth(shop), ...synth(payments)];
+    // THEN one Gateway serves the host for both, and each namespace's routes bind to it
+    expect(byKind(m, 'Gateway')).toHaveLength(1);
+    expect(one(m, 'Gateway').spec.servers).toEqual([{
+      port: { number: 443, name: 'tls', protocol: 'TLS' }, hosts: ['shop/api.stripe.com', 'payments/api.stripe.com'], tls: { mode: 'ISTIO_MUTUAL' },
+    }]);
+    expect(byKind(m, 'VirtualService').map(vs => [vs.metadata.namespace, vs.spec.gateways])).toEqual([
+      ['shop', ['shop/api-stripe-com-egress', 'mesh']], ['payments', ['shop/api-stripe-com-egress', 'mesh']],
+    ]);
+    expect(second.gateway!.name).toBe('api-stripe-com-egress');
+    const report = MeshAnalyzer.analyze(m, { gatewayWorkloads: [GatewayWorkload.defaultEgress()] });
+    expect(report.findings.filter(f => f.code === 'IST0145')).toEqual([]);
+  });
+
+  test('a host routed through the gateway another way by another namespace is refused, naming it', () => {
+    const app = Testing.app();
+    new EgressControl(chart(app), 'Egress').allowHost('api.stripe.com', { route: EgressRoute.viaGatewayTlsPassthrough() });
+    const payments = new Chart(app, 'payments', { namespace: 'payments' });
+    const egress = new EgressControl(payments, 'Egress');
+    expect(() => egress.allowHost('api.stripe.com', { route: EgressRoute.viaGatewayHttp(), ports: [ServicePort.http(80)] }))
+      .toThrow(/allowHost\('api\.stripe\.com'\)\.route got 'gateway-http': test\/Egress routes api\.stripe\.com through the same egress gateway with another route/);
+    expect(Testing.synth(payments).map(o => o.kind)).not.toContain('Gateway');
+  });
+
   test('TLS passthrough: routed by SNI, only the declared identities admitted', () => {
     const m = allow({
       'api.stripe.com': {
