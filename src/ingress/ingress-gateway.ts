@@ -37,7 +37,10 @@ export interface IngressTlsOptions {
  * @see https://istio.io/latest/docs/reference/config/networking/gateway/#ServerTLSSettings
  */
 export class IngressTls {
-  /** TLS terminated at the gateway with the certificate in Secret `credentialName` (in the gateway's namespace). */
+  /**
+   * TLS terminated at the gateway with the certificate in Secret `credentialName`: in the namespace of the gateway's
+   * pods with the Istio API (`istio-system` for the default ingress gateway), in the Gateway's with the Gateway API.
+   */
   public static simple(credentialName: string, options: IngressTlsOptions = {}): IngressTls {
     return new IngressTls('SIMPLE', credentialName, options);
   }
