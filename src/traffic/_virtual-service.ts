@@ -89,7 +89,9 @@ function renderRoute(model: RoutingModel, entry: ModelRoute, scope: RouteScope, 
     const ms = matches.length ? matches : [{}];
     // A match that already names a method combines only with the same method.
     const combined = extra ? ms.flatMap(m => extra.filter(e => !m.method || m.method.exact === e.method.exact).map(e => ({ ...m, ...e }))) : ms;
-    const scoped = combined.map(m => ({ ...m, ...(scope.matchPort ? { port: port!.port } : {}), ...(scope.gateways ? { gateways: scope.gateways } : {}) }));
+    const scoped = combined.map(m => ({
+      ...m, ...(scope.matchPort ? { port: port!.port } : {}), ...(scope.gateways ? { gateways: scope.gateways } : {}),
+    }));
     return scoped.length === 1 && Object.keys(scoped[0]).length === 0 ? undefined : scoped;
   };
   const m = withMatches(undefined);

@@ -76,7 +76,11 @@ export class ResiliencePreset {
     }),
     connectionPool: { maxConnections: 50, maxPendingRequests: 50, connectTimeout: Duration.seconds(5) },
     outlierDetection: {
-      consecutive5xxErrors: 0, consecutiveGatewayErrors: 5, interval: Duration.seconds(30), baseEjectionTime: Duration.seconds(60), maxEjectionPercent: 100,
+      consecutive5xxErrors: 0,
+      consecutiveGatewayErrors: 5,
+      interval: Duration.seconds(30),
+      baseEjectionTime: Duration.seconds(60),
+      maxEjectionPercent: 100,
     },
   });
 

@@ -465,7 +465,9 @@ describe('ZeroTrustNamespace: JWT on the edge', () => {
     const evaluator = AuthorizationEvaluator.fromManifests(m);
     const admin = (issuer?: string) => evaluator.isAllowed({
       source: Caller.identity(ServiceIdentity.fromName('istio-system', 'istio-ingressgateway-service-account')),
-      destination: { namespace: 'shop', service: 'frontend' }, method: 'GET', path: '/admin/users',
+      destination: { namespace: 'shop', service: 'frontend' },
+      method: 'GET',
+      path: '/admin/users',
       ...(issuer ? { jwt: { issuer, subject: 'someone' } } : {}),
     });
     expect(admin('https://social.example.com')).toBe(false);

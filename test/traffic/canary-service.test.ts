@@ -152,7 +152,8 @@ describe('CanaryService', () => {
   test("several ports behind a gateway: in-mesh routes match their port, the gateway's requests go to the first HTTP port", () => {
     // GIVEN a service with HTTP and gRPC ports exposed through the ingress gateway (which listens on 80 and 443)
     const m = synth({
-      weights: { v1: 90, v2: 10 }, ports: [ServicePort.http(8080), ServicePort.grpc(9090)],
+      weights: { v1: 90, v2: 10 },
+      ports: [ServicePort.http(8080), ServicePort.grpc(9090)],
       ingress: { hosts: ['reviews.example.com'], tls: IngressTls.simple('reviews-cert') },
     });
     // THEN a route matching the service port would never match at the gateway (Istio drops routes whose port is not

@@ -237,7 +237,9 @@ describe('ambient mode', () => {
     // THEN Istio looks for the waypoint in infra (not shop), and its listener lets shop attach (the default is its own namespace only)
     expect(m.find(o => o.kind === 'Service').metadata.labels).toMatchObject({ 'istio.io/use-waypoint': 'shared', 'istio.io/use-waypoint-namespace': 'infra' });
     expect(m.find(o => o.kind === 'Gateway').spec.listeners).toEqual([{
-      name: 'mesh', port: 15008, protocol: 'HBONE',
+      name: 'mesh',
+      port: 15008,
+      protocol: 'HBONE',
       allowedRoutes: { namespaces: { from: 'Selector', selector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['infra', 'shop'] }] } } },
     }]);
   });
