@@ -11,23 +11,45 @@ import { Host } from '../mesh/host';
 import { GatewayApiChannel, Mesh } from '../mesh/mesh';
 import { ServicePort } from '../mesh/service-port';
 
-/** @internal A Gateway API duration (GEP-2257): whole milliseconds, as `10s` or `250ms`. */
+/** @internal A Gateway API duration (GEP-2257): whole milliseconds, in units of at most 5 digits (`1m40s500ms`). */
 export function gatewayApiDuration(scope: IConstruct, prop: string, duration: Duration): string {
   const ms = duration.toMilliseconds({ integral: false });
   if (!Number.isInteger(ms) || ms < 1) throw configError(scope, prop, `${ms}ms`, 'use a whole number of milliseconds, at least 1ms');
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+  const units: [string, number][] = [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
+  let rest = ms;
+  const parts: string[] = [];
+  for (const [unit, size] of units) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0) parts.push(`${n}${unit}`);
+  }
+  if (parts.some(p => /^\d{6}/.test(p))) throw configError(scope, prop, `${ms}ms`, 'the Gateway API takes durations up to 99999h');
+  return parts.join('');
 }
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Istio's string match as a Gateway API value; a prefix becomes a regular expression so it keeps Istio's meaning. */
+/** Istio's string match as a Gateway API header or query value; a prefix becomes a regular expression. */
 function stringValue(scope: IConstruct, prop: string, m: StringMatch): { type: string; value: string } {
   m._render(scope, prop); // the same checks as the Istio rendering (RE2 syntax)
   if (m.kind === 'exact') return { type: 'Exact', value: m.value };
   if (m.kind === 'prefix') return { type: 'RegularExpression', value: `^${escapeRegex(m.value)}.*` };
   return { type: 'RegularExpression', value: m.value };
+}
+
+/**
+ * The path of a match. Istio orders an HTTPRoute's rules by path kind first (exact, then prefix, then regular
+ * expression) and the rule without matches is a prefix `/`, so a regular-expression path would never be reached: a
+ * prefix is a PathPrefix (whole path segments), and a regular expression is refused.
+ */
+function pathValue(scope: IConstruct, prop: string, m: StringMatch): { type: string; value: string } {
+  m._render(scope, prop);
+  if (m.kind === 'exact') return { type: 'Exact', value: m.value };
+  if (m.kind === 'prefix') return { type: 'PathPrefix', value: m.value };
+  throw configError(scope, prop, m.value,
+    'Istio ranks regular-expression paths of an HTTPRoute below every prefix, the catch-all route\'s included, so the rule would never match: use an exact or prefix path, or the Istio traffic API');
 }
 
 /** @internal HTTPRouteMatch entries of one RequestMatch (one per method when several are allowed). */
@@ -41,11 +63,7 @@ export function httpRouteMatches(scope: IConstruct, prop: string, match: Request
     for (const [name, m] of Object.entries(c.queryParams ?? {})) {
       base.queryParams = [...(base.queryParams ?? []), { name, ...stringValue(scope, `${prop}.queryParams.${name}`, m) }];
     }
-    if (c.uri) {
-      // Istio's uri prefix is a plain string prefix; Gateway API's PathPrefix matches whole path segments.
-      const v = stringValue(scope, `${prop}.uri`, c.uri);
-      base.path = v.type === 'Exact' ? { type: 'Exact', value: v.value } : v;
-    }
+    if (c.uri) base.path = pathValue(scope, `${prop}.uri`, c.uri);
     if (c.methods) methods = methods ? methods.filter(m => c.methods!.includes(m)) : [...c.methods];
   }
   // Reuse the Istio rendering's method checks (valid methods, non-empty intersection).
@@ -151,6 +169,12 @@ export function renderHttpRoute(model: RoutingModel, port: ServicePort | undefin
     out.push({ ...rule, retry: httpRouteRetry(owner, `${prop}.retries`, retries) });
     return out;
   });
+  // The CRD's limits: 16 rules, and 128 matches over all of them.
+  const matchCount = rules.reduce((n: number, r: any) => n + Math.max(r.matches?.length ?? 0, 1), 0);
+  if (rules.length > 16 || matchCount > 128) {
+    throw configError(model.routes[0].owner, 'routes', `${rules.length} rules, ${matchCount} matches`,
+      `an HTTPRoute for ${model.host.name} takes at most 16 rules and 128 matches: route fewer paths or versions on the host, or use the Istio traffic API`);
+  }
   return {
     parentRefs,
     ...(withGateways && hostnames.length ? { hostnames } : {}),

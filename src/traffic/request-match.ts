@@ -104,6 +104,7 @@ export class RequestMatch {
         base.headers = { ...base.headers, [name]: m._render(scope, `${prop}.headers.${name}`) };
       }
       for (const [name, m] of Object.entries(c.queryParams ?? {})) {
+        if (base.queryParams?.[name]) throw configError(scope, prop, name, 'match a query parameter once per RequestMatch');
         base.queryParams = { ...base.queryParams, [name]: m._render(scope, `${prop}.queryParams.${name}`) };
       }
       if (c.uri) {

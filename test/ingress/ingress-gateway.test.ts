@@ -48,7 +48,7 @@ describe('IngressGateway', () => {
     const shop = m.find(o => o.kind === 'HTTPRoute' && o.spec.hostnames?.[0] === 'shop.example.com' && o.spec.rules.length === 2);
     expect(shop.spec.parentRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'edge', name: 'public', sectionName: 'https-0' }]);
     expect(shop.spec.rules[0]).toMatchObject({
-      matches: [{ path: { type: 'RegularExpression', value: '^/api/.*' } }],
+      matches: [{ path: { type: 'PathPrefix', value: '/api/' } }],
       backendRefs: [{ name: 'api', namespace: 'shop', port: 8080, weight: 100 }],
       timeouts: { request: '3s' },
     });
@@ -68,6 +68,14 @@ describe('IngressGateway', () => {
       { name: 'tls-0', port: { number: 443, name: 'tls-0', protocol: 'TLS' }, hosts: ['edge/db.example.com'], tls: { mode: 'PASSTHROUGH', minProtocolVersion: 'TLSV1_2' } },
       { name: 'https-1', port: { number: 443, name: 'https-1', protocol: 'HTTPS' }, hosts: ['edge/secure.example.com'], tls: { mode: 'SIMPLE', credentialName: 'secure-cert', minProtocolVersion: 'TLSV1_3' } },
     ]);
+  });
+
+  test('Gateway API: more routes on a host than an HTTPRoute takes (16 rules) fail at synth', () => {
+    const { app, edge, gateway } = setup(TrafficApi.GATEWAY_API);
+    gateway.addHost('big.example.com', 'edge', IngressTls.none());
+    for (let i = 0; i < 16; i++) gateway.addRoute('big.example.com', Host.service(edge, `svc-${i}`, 'edge'), 80, { pathPrefix: `/p${String(i).padStart(2, '0')}/` });
+    gateway.addRoute('big.example.com', Host.service(edge, 'web', 'edge'), 80);
+    expect(() => app.synthYaml()).toThrow(/routes got '17 rules, 17 matches': an HTTPRoute for big\.example\.com takes at most 16 rules and 128 matches/);
   });
 
   test('a passthrough host is not routed by HTTP routes, which would never apply to its connections', () => {

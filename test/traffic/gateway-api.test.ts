@@ -117,9 +117,23 @@ describe('one intent, both traffic APIs', () => {
     expect(rules[3].backendRefs[0].filters).toEqual([{ type: 'ResponseHeaderModifier', responseHeaderModifier: { add: [{ name: 'set-cookie', value: 'rv=v1; Path=/; Max-Age=600; HttpOnly' }] } }]);
   });
 
-  test('Gateway API: a uri prefix keeps Istio\'s string-prefix meaning', () => {
+  test('Gateway API: a uri prefix is a PathPrefix, which Istio ranks ahead of the catch-all rule (a regular expression it ranks after)', () => {
     const m = canaryApp(TrafficApi.GATEWAY_API, { matchRoutes: [{ version: 'v2', matches: [RequestMatch.pathPrefix('/api/v2')] }] });
-    expect(route(m).spec.rules[0].matches).toEqual([{ path: { type: 'RegularExpression', value: '^/api/v2.*' } }]);
+    expect(route(m).spec.rules[0].matches).toEqual([{ path: { type: 'PathPrefix', value: '/api/v2' } }]);
+    expect(() => canaryApp(TrafficApi.GATEWAY_API, { matchRoutes: [{ version: 'v2', matches: [RequestMatch.uri(StringMatch.regex('/api/v[0-9]+'))] }] }))
+      .toThrow(/Istio ranks regular-expression paths of an HTTPRoute below every prefix, the catch-all route's included, so the rule would never match/);
+  });
+
+  test('Gateway API: durations in units of at most 5 digits, as the CRD accepts them', () => {
+    const m = canaryApp(TrafficApi.GATEWAY_API, { timeout: Duration.millis(100_500) });
+    expectValidManifests(m);
+    expect(route(m).spec.rules.find((r: any) => r.name === 'split').timeouts).toEqual({ request: '1m40s500ms' });
+  });
+
+  test('a query parameter matched twice in one match is refused, as a header is', () => {
+    expect(() => canaryApp(TrafficApi.GATEWAY_API, {
+      matchRoutes: [{ version: 'v2', matches: [RequestMatch.queryParam('a', StringMatch.exact('1')).and(RequestMatch.queryParam('a', StringMatch.exact('2')))] }],
+    })).toThrow(/got 'a': match a query parameter once per RequestMatch/);
   });
 
   test('Experimental channel: retries become HTTPRoute retry, per-try timeout the backend request timeout', () => {
