@@ -1,6 +1,6 @@
 // The mesh model as a graph of nodes and styled edges, and its two renderings: Mermaid (renders on GitHub) and
 // Graphviz DOT. Every list is sorted, so the same manifests give the same text.
-import { MeshModel, ModelRoute, gatewayKey, gatewayRole, sortedUnique } from './_mesh-model';
+import { MeshModel, ModelRoute, gatewayKey, gatewayRole, routesMesh, sortedUnique } from './_mesh-model';
 import { ANY_CALLER } from './_who-may-call';
 
 /** @internal */
@@ -125,7 +125,7 @@ export function buildGraph(model: MeshModel): Graph {
   for (const table of model.routeTables) {
     // Egress tables are drawn as the hop through the gateway; tables of gateways only, from the gateway.
     if (!table.owner || table.owner.startsWith('ext:')) continue;
-    for (const route of drawnRoutes(table.routes.filter(r => !r.gateways.length || r.gateways.includes('mesh')))) {
+    for (const route of drawnRoutes(table.routes.filter(r => routesMesh(table, r)))) {
       const when = route.matches.join(' or ');
       for (const d of route.destinations) {
         const share = d.weight === 100 && when ? '' : percent(d.weight);

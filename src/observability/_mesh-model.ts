@@ -80,6 +80,15 @@ export interface ModelRoute {
   readonly details: string[];
 }
 
+/**
+ * @internal Whether in-mesh callers take a route: its own gateways if it names any, else its table's (a
+ * VirtualService bound to gateways without `mesh` routes for those gateways only).
+ */
+export function routesMesh(table: ModelRouteTable, route: ModelRoute): boolean {
+  const gateways = route.gateways.length ? route.gateways : table.gateways;
+  return gateways.length === 0 || gateways.includes('mesh');
+}
+
 /** @internal The routes of one VirtualService or HTTPRoute. */
 export interface ModelRouteTable {
   readonly source: string;
@@ -282,8 +291,9 @@ function describeL4Match(m: any): string[] {
 
 function describeGatewayApiMatch(m: any): string {
   const parts: string[] = [];
-  const value = (x: any) => (x.type === 'RegularExpression' ? `~ ${x.value}` : x.type === 'PathPrefix' ? `^= ${x.value}` : `= ${x.value}`);
-  if (m.path) parts.push(`path ${value(m.path)}`);
+  // A path without a type is a PathPrefix (the CRD's default); headers and query parameters default to Exact.
+  const value = (x: any, type: string = x.type ?? 'Exact') => (type === 'RegularExpression' ? `~ ${x.value}` : type === 'PathPrefix' ? `^= ${x.value}` : `= ${x.value}`);
+  if (m.path) parts.push(`path ${value(m.path, m.path.type ?? 'PathPrefix')}`);
   if (m.method) parts.push(`method = ${m.method}`);
   for (const h of m.headers ?? []) parts.push(`header ${String(h.name).toLowerCase()} ${value(h)}`);
   for (const q of m.queryParams ?? []) parts.push(`query ${q.name} ${value(q)}`);
@@ -614,7 +624,7 @@ export function buildMeshModel(manifests: any[], options: ModelOptions,
     for (const host of table.hosts) {
       const ext = externals.get(`ext:${host}`);
       if (!ext) continue;
-      const through = table.routes.filter(r => !r.gateways.length || r.gateways.includes('mesh'))
+      const through = table.routes.filter(r => routesMesh(table, r))
         .flatMap(r => r.destinations).find(d => d.target.startsWith('gw:'));
       if (through) externals.set(ext.key, { ...ext, via: through.target, viaServerName: through.serverName });
     }

@@ -239,6 +239,38 @@ describe('MeshDiagram', () => {
   });
 
   describe('reading', () => {
+    test('a VirtualService bound to gateways only does not route in-mesh callers', () => {
+      const m = [
+        service('shop', 'reviews', { app: 'reviews' }),
+        deployment('shop', 'reviews-v1', { app: 'reviews', version: 'v1' }, 'reviews'),
+        deployment('shop', 'reviews-v2', { app: 'reviews', version: 'v2' }, 'reviews'),
+        {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'DestinationRule',
+          metadata: { name: 'reviews', namespace: 'shop' },
+          spec: { host: 'reviews', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }] },
+        },
+        {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'VirtualService',
+          metadata: { name: 'edge', namespace: 'shop' },
+          spec: { hosts: ['reviews.shop.svc.cluster.local'], gateways: ['gw'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v2' } }] }] },
+        },
+      ];
+      expect(edges(MeshDiagram.fromManifests(m).toMermaid()).filter(e => e.startsWith('svc_shop_reviews -->'))).toEqual([]);
+    });
+
+    test('an HTTPRoute path without a type is a prefix, the CRD\'s default', () => {
+      const route = {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'one', namespace: 'a' },
+        spec: { parentRefs: [{ group: '', kind: 'Service', name: 'one', port: 80 }], rules: [{ matches: [{ path: { value: '/v1' } }], backendRefs: [{ name: 'two', port: 80 }] }] },
+      };
+      const m = [service('a', 'one', { app: 'one' }), deployment('a', 'one', { app: 'one' }, 'one'), service('a', 'two', { app: 'two' }), deployment('a', 'two', { app: 'two' }, 'two'), route];
+      expect(MeshDiagram.fromManifests(m).toMermaid()).toContain('path ^= /v1');
+    });
+
     test('List objects are flattened; non-objects are ignored; short host names resolve in the route\'s namespace', () => {
       const list = { apiVersion: 'v1', kind: 'List', items: [service('a', 'one', { app: 'one' }), deployment('a', 'one', { app: 'one' }, 'one')] };
       const vs = {
