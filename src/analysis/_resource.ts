@@ -174,6 +174,17 @@ export function list(value: any): any[] {
   return Array.isArray(value) ? value.filter(v => v !== null && v !== undefined) : [];
 }
 
+/** The name of the sidecar proxy's container. */
+export const PROXY_CONTAINER = 'istio-proxy';
+
+/**
+ * Whether a pod spec runs the sidecar proxy: as a container, or as a native sidecar (an init container that keeps
+ * running), as injection does on Kubernetes 1.29+.
+ */
+export function hasProxy(podSpec: any): boolean {
+  return [...list(podSpec?.containers), ...list(podSpec?.initContainers)].some((c: any) => c.name === PROXY_CONTAINER && c.image);
+}
+
 /** A field that should be an array, as an array, keeping null entries (their position matters). */
 export function entries(value: any): any[] {
   return Array.isArray(value) ? value : [];

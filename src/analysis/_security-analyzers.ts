@@ -3,13 +3,12 @@
 import { workloadInAmbient } from './_ambient';
 import { Analyzer, AnalyzerContext, names } from './_analyzer';
 import { serviceOfHost } from './_hosts';
-import { KIND, Labels, Resource, Workload, entries, list, selectorString, selects, stringMap } from './_resource';
+import { KIND, Labels, Resource, Workload, entries, hasProxy, list, selectorString, selects, stringMap } from './_resource';
 
-const PROXY_CONTAINER = 'istio-proxy';
 
 /** Whether a workload is in the mesh (a sidecar, or ambient); undefined when the manifests do not say. */
 function inMesh(ctx: AnalyzerContext, w: Workload): boolean | undefined {
-  if (list(w.podSpec.containers).some((c: any) => c.name === PROXY_CONTAINER && c.image)) return true;
+  if (hasProxy(w.podSpec)) return true;
   if (workloadInAmbient(ctx.index, w)) return true;
   const labels = w.isPod ? w.resource.labels : w.labels;
   const annotations = w.isPod ? w.resource.annotations : w.annotations;

@@ -2,10 +2,9 @@
 // port names, workloads behind several Services, and the UID reserved for the proxy.
 import { Analyzer, AnalyzerContext } from './_analyzer';
 import { ANNOTATIONS, ANNOTATION_VALIDATION, DEPRECATION_ADVICE, isIstioAnnotation } from './_annotations';
-import { IGNORED_NAMESPACES, KIND, Labels, Resource, WORKLOAD_TEMPLATE_KINDS, Workload, list, stringMap } from './_resource';
+import { IGNORED_NAMESPACES, KIND, Labels, PROXY_CONTAINER, Resource, WORKLOAD_TEMPLATE_KINDS, Workload, hasProxy, list, stringMap } from './_resource';
 import { ResourceIndex } from './_resource-index';
 
-const PROXY_CONTAINER = 'istio-proxy';
 const INJECTION_LABEL = 'istio-injection';
 const REVISION_LABEL = 'istio.io/rev';
 const DATAPLANE_MODE_LABEL = 'istio.io/dataplane-mode';
@@ -145,7 +144,7 @@ export const injectionAnalyzer: Analyzer = {
       if (!injected.has(pod.namespace)) continue;
       const inject = pod.labels[INJECT] ?? pod.annotations[INJECT] ?? '';
       if (inject.toLowerCase() === 'false' || pod.spec.hostNetwork) continue;
-      if (list(pod.spec.containers).some((c: any) => c.name === PROXY_CONTAINER && c.image)) continue;
+      if (hasProxy(pod.spec)) continue;
       ctx.report('PodMissingProxy', pod,
         `The pod ${pod.fullName} is missing the Istio proxy. This can often be resolved by restarting or redeploying the workload`);
     }
@@ -162,7 +161,8 @@ export function portProtocol(port: any): string | undefined {
   if (name.includes('-')) name = name.slice(0, name.indexOf('-'));
   const known = ['tcp', 'udp', 'grpc', 'http', 'http_proxy', 'http2', 'https', 'tls', 'mongo', 'redis', 'mysql'];
   if (known.includes(name.toLowerCase())) return name.toUpperCase();
-  if ([3306, 27017, 6379].includes(Number(port.port))) return 'TCP';
+  // Istio's well-known ports: SMTP, DNS, MySQL, MongoDB.
+  if ([25, 53, 3306, 27017].includes(Number(port.port))) return 'TCP';
   return undefined;
 }
 
@@ -212,7 +212,7 @@ function servicesByWorkload(index: ResourceIndex): Map<Workload, Resource[]> {
 
 /** Whether a workload gets a sidecar; undefined when nothing in the manifests says. */
 function workloadInMesh(ctx: AnalyzerContext, w: Workload): boolean | undefined {
-  if (list(w.podSpec.containers).some((c: any) => c.name === PROXY_CONTAINER && c.image)) return true;
+  if (hasProxy(w.podSpec)) return true;
   const explicit = w.labels[INJECT] ?? w.annotations[INJECT];
   if (explicit !== undefined) return explicit === 'true';
   const ns = ctx.index.namespace(w.namespace);

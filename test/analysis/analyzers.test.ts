@@ -219,6 +219,22 @@ describe('inputs', () => {
     expect(report.toText()).toMatch(/virtualservice\.GatewayAnalyzer skipped: no Gateway in the manifests: 1 gateway reference not checked/);
   });
 
+  test("unnamed ports are TCP on Istio's well-known ports only (SMTP, DNS, MySQL, MongoDB)", () => {
+    const port = (name: string, n: number) => ({ ...svc(name, 'shop'), spec: { selector: { app: name }, ports: [{ name: 'x', port: n }] } });
+    const flagged = findings([ns('shop', { 'istio-injection': 'enabled' }), port('mail', 25), port('dns', 53), port('db', 3306), port('cache', 6379)], 'service.PortNameAnalyzer');
+    expect(flagged.map(f => f.split(':')[0])).toEqual(['IST0118 Service shop/cache']);
+  });
+
+  test('a proxy injected as a native sidecar (an init container) counts as the proxy', () => {
+    const pod = {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop' },
+      spec: { initContainers: [{ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.30.3', restartPolicy: 'Always' }], containers: [{ name: 'web', image: 'web' }] },
+    };
+    expect(findings([ns('shop', { 'istio-injection': 'enabled' }), pod], 'injection.Analyzer')).toEqual([]);
+    expect(findings([ns('shop', { 'istio-injection': 'enabled' }), { ...pod, spec: { containers: pod.spec.containers } }], 'injection.Analyzer'))
+      .toEqual([expect.stringMatching(/^IST0103 Pod shop\/web: The pod shop\/web is missing the Istio proxy/)]);
+  });
+
   test('findingsAtOrAbove filters by level', () => {
     const report = MeshAnalyzer.analyze([svc('legacy', 'shop'), { ...svc('old', 'shop'), spec: { selector: { app: 'old' }, ports: [{ port: 9999 }] } }]);
     expect(report.findingsAtOrAbove(AnalysisLevel.INFO).map(f => f.code)).toEqual(['IST0118']);
