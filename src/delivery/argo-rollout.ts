@@ -439,6 +439,10 @@ export class ArgoRollout extends Construct {
     if (props.steps.length === 0) throw configError(this, 'steps', [], 'give at least one step, such as RolloutStep.weight(10)');
     const steps = props.steps.map((s, i) => s._render(this, `steps[${i}]`));
     this.managedRoutes = this.checkManagedRoutes(props.steps);
+    if (ports.length > 1 && this.managedRoutes.length) {
+      throw configError(this, 'steps', this.managedRoutes,
+        'Argo Rollouts adds header and mirror routes without a port match, sending every port\'s matching requests to the first route\'s port: use weight steps only with several ports, or one port');
+    }
     const analysis = props.analysis && this.renderAnalysis(props.analysis, props.steps.length);
     const routes = props.routes ?? [];
     requireUnique(this, 'routes.name', [...routes.map(r => r.name), 'split']);
@@ -509,8 +513,10 @@ export class ArgoRollout extends Construct {
     this.resource.node.addDependency(this.service, ...this.splitServices, this.routing.virtualService!, ...this.routing.destinationRules);
     this.source = ApiObject.of(deployment);
     if (this.workload.scaleDown === undefined) {
-      // Inline: the Rollout runs the pods, the Deployment is not emitted (it would run them twice).
+      // Inline: the Rollout runs the pods, the Deployment is not emitted (it would run them twice); its labels and
+      // annotations (a sync wave set by hand) go to the Rollout, read when synthesized.
       deployment.node.tryRemoveChild(this.source.node.id);
+      this.node.addValidation({ validate: () => this.takeSourceMetadata() });
     } else {
       this.resource.node.addDependency(deployment);
     }
@@ -615,6 +621,15 @@ export class ArgoRollout extends Construct {
     return errors;
   }
 
+  private takeSourceMetadata(): string[] {
+    const metadata = this.source.toJson().metadata ?? {};
+    for (const [key, value] of Object.entries<string>(metadata.labels ?? {})) {
+      if (this.resource.metadata.getLabel(key) === undefined) this.resource.metadata.addLabel(key, value);
+    }
+    for (const [key, value] of Object.entries<string>(metadata.annotations ?? {})) this.resource.metadata.addAnnotation(key, value);
+    return [];
+  }
+
   private renderSpec(steps: any[], analysis: any): any {
     const deployment = this.workload.deployment;
     const source = this.source.toJson().spec ?? {};
@@ -623,6 +638,7 @@ export class ArgoRollout extends Construct {
     return compact({
       replicas: source.replicas,
       minReadySeconds: inline ? source.minReadySeconds : undefined,
+      revisionHistoryLimit: inline ? source.revisionHistoryLimit : undefined,
       progressDeadlineSeconds: inline ? source.progressDeadlineSeconds : undefined,
       selector: { matchLabels: { app: this.name } },
       template: inline ? source.template : undefined,

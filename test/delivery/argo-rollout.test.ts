@@ -212,6 +212,17 @@ describe('ArgoRollout', () => {
       .toThrow('test/Payments: host got \'payments.shop.svc.cluster.local\': test/Checkout already hands this host to Flagger: one controller per host');
   });
 
+  test("inline: the Deployment's labels, annotations and revision history limit go to the Rollout that replaces it", () => {
+    const chart = shopChart();
+    const d = deployment(chart, 'payments');
+    d.metadata.addLabel('team', 'billing');
+    d.metadata.addAnnotation('argocd.argoproj.io/sync-wave', '5');
+    new ArgoRollout(chart, 'Payments', { workload: RolloutWorkload.inline(d), steps });
+    const r = one(synthValid(chart), 'Rollout');
+    expect(r.metadata).toMatchObject({ labels: { team: 'billing' }, annotations: { 'argocd.argoproj.io/sync-wave': '5' } });
+    expect(r.spec.revisionHistoryLimit).toBe(10);
+  });
+
   describe('bad input', () => {
     test('an ingress gateway of the Gateway API', () => {
       const chart = shopChart();
@@ -234,6 +245,13 @@ describe('ArgoRollout', () => {
         .toThrow(/steps\[1\]\.setMirrorRoute\.name got 'x': an earlier step uses it for setHeaderRoute/);
       expect(() => rollout({ routes: [{ name: 'x', matches: [RequestMatch.pathPrefix('/x')] }], steps: [header] }).chart.toJson())
         .toThrow(/steps got \["x"\]: a route that a step adds must not already be a route of the VirtualService/);
+    });
+
+    test('header and mirror steps with several ports, which Argo Rollouts would send to the first route\'s port', () => {
+      expect(() => rollout({
+        ports: [ServicePort.http(8080), ServicePort.grpc(9090)],
+        steps: [RolloutStep.headerRoute('testers', [RequestMatch.header('x-test', StringMatch.exact('1'))]), RolloutStep.weight(10)],
+      })).toThrow(/test\/Payments: steps got \["testers"\]: Argo Rollouts adds header and mirror routes without a port match/);
     });
 
     test('matches Argo Rollouts cannot express', () => {
