@@ -2,6 +2,7 @@ import { ApiObject, Duration, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import { Construct, IConstruct } from 'constructs';
 import { adapterName, controllerDuration, exposeForController, ownNamespace, requireHttpPorts } from './_controller';
+import { ArgoCdIgnoreDifference } from './argo-cd-ignore-difference';
 import { configError } from '../_errors';
 import { compact } from '../_render';
 import { requireDnsLabel, requireInteger, requireUnique } from '../_validate';
@@ -285,28 +286,6 @@ export interface RolloutAnalysis {
    * @default - the first step
    */
   readonly startingStep?: number;
-}
-
-/** One entry of an Argo CD Application's `spec.ignoreDifferences`. */
-export interface ArgoCdIgnoreDifference {
-  /** The API group. */
-  readonly group: string;
-  /** The kind. */
-  readonly kind: string;
-  /** The object's name. */
-  readonly name: string;
-  /** The object's namespace. */
-  readonly namespace: string;
-  /**
-   * JSON pointers to ignore.
-   * @default - none
-   */
-  readonly jsonPointers?: string[];
-  /**
-   * jq path expressions to ignore.
-   * @default - none
-   */
-  readonly jqPathExpressions?: string[];
 }
 
 /** Properties of an {@link ArgoRollout}. */

@@ -2,6 +2,7 @@ import { ApiObject, Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import { Construct, IConstruct } from 'constructs';
 import { adapterName, controllerDuration, exposeForController, ownNamespace, requireHttpPorts, weightListProblem } from './_controller';
+import { ArgoCdIgnoreDifference } from './argo-cd-ignore-difference';
 import { FlaggerMetricTemplate } from './flagger-metric-template';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
@@ -441,9 +442,12 @@ export class FlaggerCanary extends Construct {
   /** The gateway, when exposed through ingress. */
   public readonly ingressGateway?: IngressGateway;
 
+  private readonly deploymentName: string;
+
   public constructor(scope: Construct, id: string, props: FlaggerCanaryProps) {
     super(scope, id);
     const deployment = props.deployment;
+    this.deploymentName = deployment.name;
     this.name = adapterName(this, props.name, deployment);
     this.namespace = namespaceOf(deployment);
     if (namespaceDataplane(this, this.namespace) === DataplaneMode.AMBIENT) {
@@ -490,6 +494,17 @@ export class FlaggerCanary extends Construct {
     for (const m of props.analysis.metrics ?? []) if (m._template) this.resource.node.addDependency(m._template);
     this.selectForFlagger(deployment);
   }
+  /**
+   * What Argo CD must not diff: Flagger scales the target Deployment (to 0 once the primary runs the release, up
+   * again for the next analysis), so `/spec/replicas` in Git is never what runs. Put the entry in the Application's
+   * `spec.ignoreDifferences`, with the sync option `RespectIgnoreDifferences=true`, or a sync (or self-heal) starts
+   * the canary's pods again beside the primary.
+   * @see https://docs.flagger.app/tutorials/argocd
+   */
+  public argoCdIgnoreDifferences(): ArgoCdIgnoreDifference[] {
+    return [{ group: 'apps', kind: 'Deployment', name: this.deploymentName, namespace: this.namespace, jsonPointers: ['/spec/replicas'] }];
+  }
+
 
   /** Flagger copies the Deployment as `<name>-primary` and tells them apart by one selector label. */
   private selectForFlagger(deployment: kplus.Deployment): void {

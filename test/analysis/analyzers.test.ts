@@ -227,7 +227,9 @@ describe('inputs', () => {
 
   test('a proxy injected as a native sidecar (an init container) counts as the proxy', () => {
     const pod = {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop' },
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web', namespace: 'shop' },
       spec: { initContainers: [{ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.30.3', restartPolicy: 'Always' }], containers: [{ name: 'web', image: 'web' }] },
     };
     expect(findings([ns('shop', { 'istio-injection': 'enabled' }), pod], 'injection.Analyzer')).toEqual([]);

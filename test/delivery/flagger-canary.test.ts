@@ -49,6 +49,11 @@ describe('FlaggerCanary', () => {
     expect(c.host.name).toBe('checkout.shop.svc.cluster.local');
   });
 
+  test("Argo CD leaves the Deployment's replicas to Flagger, which scales it to 0 once the primary runs the release", () => {
+    const { canary: c } = canary();
+    expect(c.argoCdIgnoreDifferences()).toEqual([{ group: 'apps', kind: 'Deployment', name: 'checkout', namespace: 'shop', jsonPointers: ['/spec/replicas'] }]);
+  });
+
   test('the route settings the user declared: gateways, hosts, match, retries, timeout, traffic policy', () => {
     const { chart } = canary({
       ingress: { hosts: ['checkout.example.com'], tls: IngressTls.simple('checkout-cert') },
