@@ -190,14 +190,18 @@ function evaluatorCaller(caller: CallerInfo, ip: string | undefined): Caller {
   return caller.principal ? Caller.principal(caller.principal, options) : Caller.plaintext(options);
 }
 
-/** Merges a DENY probe into an allowed one: the request the allowed rule admits, with what the DENY rule refuses. */
-function merge(a: Probe['request'], d: Probe['request']): Probe['request'] {
-  const dd = d as any;
+/**
+ * Merges a DENY probe into an allowed one: the request the allowed rule admits, with what the DENY rule refuses (its
+ * method and path when its operation names them, GET and / included).
+ */
+function merge(a: Probe['request'], deny: Probe): Probe['request'] {
+  const dd = deny.request as any;
   const aa = a as any;
+  const op = deny.operation ?? {};
   return {
     ...aa,
-    ...(dd.method && dd.method !== 'GET' ? { method: dd.method } : {}),
-    ...(dd.path && dd.path !== '/' ? { path: dd.path } : {}),
+    ...(dd.method && (op.methods?.length || dd.method !== 'GET') ? { method: dd.method } : {}),
+    ...(dd.path && (op.paths?.length || dd.path !== '/') ? { path: dd.path } : {}),
     ...(dd.port !== undefined ? { port: dd.port } : {}),
     ...(dd.host ? { host: dd.host } : {}),
     ...(dd.headers ? { headers: { ...aa.headers, ...dd.headers } } : {}),
@@ -273,7 +277,7 @@ export function whoMayCall(model: Omit<MeshModel, 'allowances'>, objects: any[],
         for (const g of granted) {
           // A DENY rule is an exception to what the alternative allows when it refuses requests the alternative covers.
           const exceptions = denyProbes.filter(d => d.conditions.length > 0).filter(d => {
-            const request = merge(g.request, d.request);
+            const request = merge(g.request, d);
             if (!covers(g.operation, request)) return false;
             const decision = check(request);
             return !decision.allowed && decision.policy === d.policy;

@@ -92,6 +92,15 @@ describe('MeshDiagram', () => {
       expect(allowEdges([])).toEqual(['any -.->|"no policy"| svc_app_api']);
     });
 
+    test('a DENY of GET (or of /) is an exception like any other method or path', () => {
+      const allow = policy('app', 'allow-client', {
+        selector: { matchLabels: { app: 'api' } },
+        rules: [{ from: [{ source: { principals: ['cluster.local/ns/app/sa/client'] } }], to: [{ operation: { methods: ['POST', 'GET'] } }] }],
+      });
+      const deny = policy('app', 'deny-get', { selector: { matchLabels: { app: 'api' } }, action: 'DENY', rules: [{ to: [{ operation: { methods: ['GET'] } }] }] });
+      expect(allowEdges([allow, deny])).toEqual(['wl_app_client -.->|"POST,GET except GET"| svc_app_api']);
+    });
+
     test('an ALLOW policy without rules admits nobody', () => {
       expect(allowEdges([policy('app', 'deny-all', { selector: { matchLabels: { app: 'api' } } })])).toEqual([]);
     });
