@@ -304,12 +304,13 @@ export function whoMayCall(model: Omit<MeshModel, 'allowances'>, objects: any[],
   }
 
   out.push(...externalAllowances(model, policies, callers));
-  // What any caller may do goes without saying for each caller.
+  // What any caller may do goes without saying for each caller, unless the caller may do less (a DENY or a notX
+  // field singles it out): then its own entry, with its exceptions, stays.
   const forAny = new Map(out.filter(a => a.from === ANY_CALLER).map(a => [a.to, a]));
   const specific = out.flatMap(a => {
     const any = forAny.get(a.to);
     if (a.from === ANY_CALLER || !any) return [a];
-    if (any.conditions.length === 0) return [];
+    if (any.conditions.length === 0) return a.conditions.length === 0 ? [] : [a];
     const rest = new Map([...a._grants].filter(([text]) => !any.conditions.includes(text)));
     return rest.size ? [allowance(a.from, a.to, rest)] : [];
   });

@@ -101,6 +101,16 @@ describe('MeshDiagram', () => {
       expect(allowEdges([allow, deny])).toEqual(['wl_app_client -.->|"POST,GET except GET"| svc_app_api']);
     });
 
+    test("a DENY singling out one caller's requests keeps that caller's own entry, with the exception", () => {
+      const deny = policy('app', 'no-client-delete', {
+        selector: { matchLabels: { app: 'api' } }, action: 'DENY',
+        rules: [{ from: [{ source: { principals: ['cluster.local/ns/app/sa/client'] } }], to: [{ operation: { methods: ['DELETE'] } }] }],
+      });
+      const found = allowEdges([deny]);
+      expect(found).toContainEqual(expect.stringMatching(/^wl_app_client -\.->\|"any request except DELETE"\| svc_app_api$/));
+      expect(found).toContainEqual(expect.stringMatching(/^any -\.->/));
+    });
+
     test('an ALLOW policy without rules admits nobody', () => {
       expect(allowEdges([policy('app', 'deny-all', { selector: { matchLabels: { app: 'api' } } })])).toEqual([]);
     });
