@@ -148,8 +148,17 @@ export function buildGraph(model: MeshModel): Graph {
   for (const e of model.externals) if (e.via) edge(e.via, e.key, [...e.ports, ...(e.tlsOrigination ? ['TLS originated'] : [])].join(', '), EdgeStyle.ROUTE);
   // Who may call whom.
   const identities = new Map(model.identities.map(i => [i.key, i]));
+  const refusedTo = (to: string) => model.allowances.filter(r => r.refused && r.to === to);
+  const callerLabel = (key: string) => {
+    const identity = identities.get(key);
+    return identity ? `${identity.namespace}/${identity.serviceAccount}` : key.replace(/^id:/, '');
+  };
   for (const a of model.allowances) {
-    const label = a.conditions.length ? a.conditions.join(' or ') : a.policies.length === 0 ? 'no policy' : 'may call';
+    if (a.refused) continue;
+    const granted = a.conditions.length ? a.conditions.join(' or ') : a.policies.length === 0 ? 'no policy' : 'may call';
+    // Any caller's edge names those refused what it allows.
+    const refusedCallers = a.from === ANY_CALLER ? refusedTo(a.to).map(r => callerLabel(r.from)) : [];
+    const label = refusedCallers.length ? `${granted}, not ${sortedUnique(refusedCallers).join(', ')}` : granted;
     const identity = identities.get(a.from);
     const froms = identity?.nodes.length ? identity.nodes : [a.from];
     for (const from of froms) edge(from, a.to, label, EdgeStyle.ALLOW);

@@ -153,6 +153,8 @@ export interface ModelAllowance {
   readonly conditions: string[];
   /** The policies that grant it (`namespace/name`); empty when no policy applies (everything is allowed). */
   readonly policies: string[];
+  /** The caller may do nothing here, though any caller may do something: a DENY or notX field singles it out. */
+  readonly refused?: boolean;
 }
 
 /** @internal A caller identity: its principal and the nodes running as it. */

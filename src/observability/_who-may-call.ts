@@ -237,6 +237,7 @@ export function whoMayCall(model: Omit<MeshModel, 'allowances'>, objects: any[],
     gatewayIdentities: model.options.gateways.map(g => ServiceIdentity.fromName(g.namespace, g.serviceAccountName)),
   });
   const out: Grant[] = [];
+  const refused: ModelAllowance[] = [];
 
   for (const s of model.services) {
     const workloads = s.workloads.length ? s.workloads : s.versions.flatMap(v => v.workloads);
@@ -290,7 +291,10 @@ export function whoMayCall(model: Omit<MeshModel, 'allowances'>, objects: any[],
         return { workload: w.name, alternatives };
       });
       const allowedOn = perWorkload.filter(p => p.alternatives.size > 0);
-      if (!allowedOn.length) continue;
+      if (!allowedOn.length) {
+        if (caller.key !== ANY_CALLER) refused.push({ from: caller.key, to: s.key, conditions: [], policies: [], refused: true });
+        continue;
+      }
       const partial = allowedOn.length < perWorkload.length;
       const grants = new Map<string, string[]>();
       for (const p of allowedOn) {
@@ -314,7 +318,9 @@ export function whoMayCall(model: Omit<MeshModel, 'allowances'>, objects: any[],
     const rest = new Map([...a._grants].filter(([text]) => !any.conditions.includes(text)));
     return rest.size ? [allowance(a.from, a.to, rest)] : [];
   });
-  return specific.map(({ _grants, ...a }) => a)
+  // A caller refused what any caller may do (a DENY or notX field singles it out) is said so: it would otherwise seem
+  // to have what any caller has.
+  return [...specific.map(({ _grants, ...a }): ModelAllowance => a), ...refused.filter(r => forAny.has(r.to))]
     .sort((a, b) => (`${a.to} ${a.from}` < `${b.to} ${b.from}` ? -1 : `${a.to} ${a.from}` > `${b.to} ${b.from}` ? 1 : 0));
 }
 

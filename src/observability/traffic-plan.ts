@@ -182,8 +182,10 @@ export class TrafficPlan {
   private matrix(): string[] {
     const m = this.model;
     const out = ['## Who may call whom', ''];
-    if (!m.allowances.length) return [...out, 'No service runs workloads the authorization policies could apply to.'];
-    const targets = sortedUnique(m.allowances.map(a => a.to));
+    // Every service with workloads is a column, so one nobody may call (an "allow nothing" policy) shows as refused.
+    const served = m.services.filter(s => s.workloads.length || s.versions.some(v => v.workloads.length)).map(s => s.key);
+    const targets = sortedUnique([...served, ...m.allowances.map(a => a.to)]);
+    if (!targets.length) return [...out, 'No service runs workloads the authorization policies could apply to.'];
     const drawn = new Set([...m.services.map(s => s.key), ...m.workloads.map(w => `wl:${w.namespace}/${w.name}`), ...m.gateways.map(g => g.key)]);
     const callers = [ANY_CALLER, ...sortedUnique([
       ...m.identities.filter(i => i.nodes.some(n => drawn.has(n))).map(i => i.key),
@@ -195,7 +197,7 @@ export class TrafficPlan {
     const rows = callers.map(caller => [this.callerName(caller), ...targets.map(to => {
       // A caller without a permission of its own has what any caller has.
       const a = find(caller, to) ?? (caller === ANY_CALLER ? undefined : find(ANY_CALLER, to));
-      if (!a) return '✖';
+      if (!a || a.refused) return '✖';
       if (!a.conditions.length) return a.policies.length ? '✅' : 'open';
       if (!numbers.has(a)) {
         notes.push(`${this.callerName(a.from)} → ${this.name(to)}: ${a.conditions.join('; or ')}${a.policies.length ? ` (${a.policies.join(', ')})` : ''}`);
@@ -222,7 +224,7 @@ export class TrafficPlan {
     if (!m.externals.length) return [...out, 'No ServiceEntries: no external hosts are declared.'];
     const servedBy = (key: string) => sortedUnique(m.exposures.filter(x => x.target === key).map(x => `from ${this.name(x.gateway)} for ${x.host}`));
     return [...out, ...table(['Host', 'Ports', 'Resolution', 'Route', 'Visible to', 'Who may call', 'Declared by'], m.externals.map(e => {
-      const callers = m.allowances.filter(a => a.to === e.key)
+      const callers = m.allowances.filter(a => a.to === e.key && !a.refused)
         .map(a => `${this.callerName(a.from)}${a.conditions.length ? ` if ${a.conditions.join(' or ')}` : a.policies.length === 0 ? ' (no policy)' : ''}`);
       return [
         e.host + (e.location === 'MESH_INTERNAL' ? ' (mesh-internal)' : ''),

@@ -103,12 +103,20 @@ describe('MeshDiagram', () => {
 
     test("a DENY singling out one caller's requests keeps that caller's own entry, with the exception", () => {
       const deny = policy('app', 'no-client-delete', {
-        selector: { matchLabels: { app: 'api' } }, action: 'DENY',
+        selector: { matchLabels: { app: 'api' } },
+        action: 'DENY',
         rules: [{ from: [{ source: { principals: ['cluster.local/ns/app/sa/client'] } }], to: [{ operation: { methods: ['DELETE'] } }] }],
       });
       const found = allowEdges([deny]);
       expect(found).toContainEqual(expect.stringMatching(/^wl_app_client -\.->\|"any request except DELETE"\| svc_app_api$/));
       expect(found).toContainEqual(expect.stringMatching(/^any -\.->/));
+    });
+
+    test('a caller refused everything any caller may do is named on the edge of any caller', () => {
+      const deny = policy('app', 'no-client', {
+        selector: { matchLabels: { app: 'api' } }, action: 'DENY', rules: [{ from: [{ source: { principals: ['cluster.local/ns/app/sa/client'] } }] }],
+      });
+      expect(allowEdges([deny])).toEqual(['any -.->|"no policy, not app/client"| svc_app_api']);
     });
 
     test('an ALLOW policy without rules admits nobody', () => {

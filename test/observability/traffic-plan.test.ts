@@ -58,6 +58,24 @@ describe('TrafficPlan', () => {
     expect(matrix).toContain('2. shop/web (sa web) → shop/orders: GET,POST /orders* (shop/orders)');
   });
 
+  test('a service nobody may call (an "allow nothing" policy) is a column of refusals, not missing', () => {
+    const m = [service('shop', 'reviews', { app: 'reviews' }), deployment('shop', 'reviews', { app: 'reviews' }, 'reviews'), policy('shop', 'p', {})];
+    const matrix = section(TrafficPlan.fromManifests(m, { analyze: false }).toMarkdown(), '## Who may call whom');
+    expect(matrix).toContain('| any caller | ✖ |');
+    expect(matrix.join('\n')).not.toContain('No service runs workloads');
+  });
+
+  test('a caller a DENY singles out is refused in the matrix, not given what any caller has', () => {
+    const m = [
+      service('shop', 'reviews', { app: 'reviews' }), deployment('shop', 'reviews', { app: 'reviews' }, 'reviews'),
+      deployment('shop', 'frontend', { app: 'frontend' }, 'frontend'),
+      policy('shop', 'no-frontend', { selector: { matchLabels: { app: 'reviews' } }, action: 'DENY', rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/frontend'] } }] }] }),
+    ];
+    const matrix = section(TrafficPlan.fromManifests(m, { analyze: false }).toMarkdown(), '## Who may call whom');
+    expect(row(matrix, 'any caller')).toEqual(['any caller', 'open']);
+    expect(row(matrix, 'shop/frontend (sa frontend)')).toEqual(['shop/frontend (sa frontend)', '✖']);
+  });
+
   test('the egress allow-list', () => {
     const egress = section(plan, '## Egress allow-list');
     expect(egress).toContain('Outbound traffic policy: shop `REGISTRY_ONLY` (REGISTRY_ONLY: only the hosts below and in-mesh services are reachable).');
