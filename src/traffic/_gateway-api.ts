@@ -27,6 +27,12 @@ export function gatewayApiDuration(scope: IConstruct, prop: string, duration: Du
   return parts.join('');
 }
 
+/** The CRD's mirror `percent` is an integer. */
+function wholePercent(scope: IConstruct, prop: string, percent: number): number {
+  if (!Number.isInteger(percent)) throw configError(scope, prop, percent, 'the Gateway API mirrors a whole percentage: round it, or use the Istio traffic API');
+  return percent;
+}
+
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -150,7 +156,7 @@ export function renderHttpRoute(model: RoutingModel, port: ServicePort | undefin
     if (route.mirrorSubset) {
       rule.filters = [{
         type: 'RequestMirror',
-        requestMirror: { backendRef: backend(owner, { subset: route.mirrorSubset }), percent: route.mirrorPercentage ?? 100 },
+        requestMirror: { backendRef: backend(owner, { subset: route.mirrorSubset }), percent: wholePercent(owner, `${prop}.mirrorPercentage`, route.mirrorPercentage ?? 100) },
       }];
     }
     const timeouts = compact({

@@ -127,6 +127,7 @@ export class LoadBalancer {
     if (o.localityFailover?.length) {
       for (const f of o.localityFailover) {
         if (f.from === f.to) throw configError(scope, `${prop}.localityFailover`, f, 'fail over to a different region');
+        if (/[/*]/.test(f.from + f.to)) throw configError(scope, `${prop}.localityFailover`, f, 'Istio fails over between regions only: name regions, without zones or \'*\'');
       }
       lb.localityLbSetting = { enabled: true, failover: o.localityFailover.map(f => ({ from: f.from, to: f.to })) };
     }

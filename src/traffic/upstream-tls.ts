@@ -72,6 +72,10 @@ export class UpstreamTls {
       throw configError(scope, `${prop}.credentialName`, undefined, 'mutual TLS needs a credentialName holding the client certificate');
     }
     const caCertificates = this.options.caCertificates;
+    if (this.options.credentialName && caCertificates !== undefined) {
+      throw configError(scope, `${prop}.caCertificates`, caCertificates,
+        'Istio refuses a CA file beside a credentialName: put the CA in the credential\'s Secret (its ca.crt), or drop credentialName');
+    }
     if (caCertificates !== undefined && !caCertificates.startsWith('/')) {
       throw configError(scope, `${prop}.caCertificates`, caCertificates, 'give the absolute path of the CA file in the proxy, such as /etc/ssl/certs/ca-certificates.crt');
     }

@@ -130,6 +130,11 @@ describe('one intent, both traffic APIs', () => {
     expect(route(m).spec.rules.find((r: any) => r.name === 'split').timeouts).toEqual({ request: '1m40s500ms' });
   });
 
+  test('Gateway API: a mirror percentage that is not whole is refused, since the CRD takes an integer', () => {
+    expect(() => canaryApp(TrafficApi.GATEWAY_API, { mirror: { version: 'v3', percentage: 12.5 } }))
+      .toThrow(/mirrorPercentage got 12\.5: the Gateway API mirrors a whole percentage/);
+  });
+
   test('a query parameter matched twice in one match is refused, as a header is', () => {
     expect(() => canaryApp(TrafficApi.GATEWAY_API, {
       matchRoutes: [{ version: 'v2', matches: [RequestMatch.queryParam('a', StringMatch.exact('1')).and(RequestMatch.queryParam('a', StringMatch.exact('2')))] }],
