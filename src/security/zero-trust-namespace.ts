@@ -560,6 +560,15 @@ export class ZeroTrustNamespace extends Construct {
     if (this.mtlsMode !== MtlsMode.STRICT) return [];
     const errors: string[] = [];
     const plaintextPorts = new Set(this.workloadList.flatMap(w => w._plaintextPorts));
+    // A DestinationRule names Service ports, acceptPlaintextOnPort container ports: the Service, when in the app, maps
+    // one to the other (a named target port is not resolved, so it is not taken for a plaintext port).
+    const services = new Map((scan.byNamespace.get(this.namespaceName) ?? []).filter(o => o.kind === 'Service').map(o => [o.name, o]));
+    const containerPort = (host: string, port: number | undefined): unknown => {
+      const service = services.get(host.split('.')[0]);
+      if (!service || port === undefined) return port;
+      const entry = ((service.toJson().spec ?? {}).ports ?? []).find((sp: any) => sp.port === port);
+      return entry ? entry.targetPort ?? port : port;
+    };
     for (const { object: o, spec } of destinationRulesTowards(scan, this.namespaceName, clusterDomain)) {
       const check = (policy: any, at: string) => {
         if (!policy) return;
@@ -570,8 +579,8 @@ export class ZeroTrustNamespace extends Construct {
         for (const [i, p] of (policy.portLevelSettings ?? []).entries()) {
           const portMode = p.tls?.mode;
           if (!portMode || portMode === 'ISTIO_MUTUAL') continue;
-          if (portMode === 'DISABLE' && plaintextPorts.has(p.port?.number)) continue;
-          errors.push(`${o.node.path}: DestinationRule '${o.name}' sets ${at}.portLevelSettings[${i}].tls.mode ${portMode} for ${spec.host}, which STRICT mutual TLS in namespace '${this.namespaceName}' refuses: use ISTIO_MUTUAL, or accept plaintext on that port with acceptPlaintextOnPort()`);
+          if (portMode === 'DISABLE' && plaintextPorts.has(containerPort(String(spec.host), p.port?.number) as number)) continue;
+          errors.push(`${o.node.path}: DestinationRule '${o.name}' sets ${at}.portLevelSettings[${i}].tls.mode ${portMode} for ${spec.host}, which STRICT mutual TLS in namespace '${this.namespaceName}' refuses: use ISTIO_MUTUAL, or accept plaintext on the container port behind that Service port with acceptPlaintextOnPort()`);
         }
       };
       check(spec.trafficPolicy, 'trafficPolicy');

@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { ApiObject, App, JsonPatch, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-33';
 import { loadAll } from 'js-yaml';
 import { RESOURCES, ambientShop, byKind, chart, deployment, one, securityObjects, shop, synth } from './fixtures';
 import {
@@ -625,6 +626,31 @@ describe('ZeroTrustNamespace: migration', () => {
       spec: { host: 'backend.shop.svc.cluster.local', trafficPolicy: { portLevelSettings: [{ port: { number: 9090 }, tls: { mode: 'DISABLE' } }] } },
     });
     expect(() => synth(c)).not.toThrow();
+  });
+
+  test("a DestinationRule names Service ports, which the app's Service maps to the container ports that accept plaintext", () => {
+    // GIVEN a Service whose port 9090 leads to the STRICT container port 8080, and 9100 to the plaintext 9090
+    const build = (servicePort: number) => {
+      const c = chart();
+      const zt = new ZeroTrustNamespace(c, 'ZeroTrust');
+      const d = new kplus.Deployment(c, 'backend', {
+        metadata: { name: 'backend' },
+        podMetadata: { labels: { app: 'backend' } },
+        containers: [{ name: 'app', image: 'x:1', ports: [{ number: 8080 }, { number: 9090 }], resources: RESOURCES }],
+      });
+      d.exposeViaService({ name: 'backend', ports: [{ port: 9090, targetPort: 8080, name: 'http' }, { port: 9100, targetPort: 9090, name: 'http-metrics' }] });
+      zt.addWorkload(d, { serviceName: 'backend' }).acceptPlaintextOnPort(9090, { fromNamespaces: ['monitoring'] });
+      new ApiObject(c, 'Scrape', {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'DestinationRule',
+        metadata: { name: 'backend-metrics' },
+        spec: { host: 'backend.shop.svc.cluster.local', trafficPolicy: { portLevelSettings: [{ port: { number: servicePort }, tls: { mode: 'DISABLE' } }] } },
+      });
+      return () => Testing.synth(c);
+    };
+    // THEN plaintext to the Service port of the plaintext container port is fine, to the other one it is refused
+    expect(build(9100)).not.toThrow();
+    expect(build(9090)).toThrow(/portLevelSettings\[0\]\.tls\.mode DISABLE .* accept plaintext on the container port behind that Service port/);
   });
 });
 
