@@ -1,5 +1,5 @@
 // Every object of the analysis, indexed once by kind, namespace, name and label, so analyzers never scan inside scans.
-import { IGNORED_NAMESPACES, KIND, Labels, Resource, WORKLOAD_TEMPLATE_KINDS, Workload, selects } from './_resource';
+import { IGNORED_NAMESPACES, KIND, Labels, Resource, WORKLOAD_TEMPLATE_KINDS, Workload, flattenLists, selects } from './_resource';
 
 /** The manifests to index, with where each came from. */
 export interface IndexInput {
@@ -27,15 +27,13 @@ export class ResourceIndex {
   constructor(input: IndexInput) {
     const add = (obj: any, synthetic: boolean, path?: string) => {
       if (obj === null || typeof obj !== 'object' || Array.isArray(obj) || typeof obj.kind !== 'string') return;
-      if (obj.kind === 'List' || obj.kind.endsWith('List') && Array.isArray(obj.items)) {
-        for (const item of obj.items ?? []) add(item, synthetic);
-        return;
-      }
       const r = new Resource(obj, input.defaultNamespace, synthetic, path);
       const ns = r.key === KIND.Namespace ? r.name : r.namespace;
       if (IGNORED_NAMESPACES.has(ns)) return;
       const nameKey = `${r.key}|${r.namespace}|${r.name}`;
       const previous = this.byName.get(nameKey);
+      // A stand-in for a gateway installed outside the manifests never replaces what the manifests define.
+      if (previous && synthetic) return;
       if (previous) {
         // The last definition of an object wins, as when applying the manifests in order.
         this.all.splice(this.all.indexOf(previous), 1);
@@ -50,8 +48,8 @@ export class ResourceIndex {
       push(this.byKindNamespace, `${r.key}|${r.namespace}`, r);
       if (!synthetic && r.namespace) this.namespacesInUse.add(r.namespace);
     };
-    for (const obj of input.manifests) add(obj, false, input.constructPaths?.get(obj));
-    for (const obj of input.synthetic) add(obj, true);
+    for (const obj of flattenLists(input.manifests)) add(obj, false, input.constructPaths?.get(obj));
+    for (const obj of flattenLists(input.synthetic)) add(obj, true);
 
     const workloads: Workload[] = [];
     for (const r of this.all) {

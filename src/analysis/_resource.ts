@@ -169,6 +169,15 @@ export function stringMap(value: any): Labels {
   return out;
 }
 
+/** Kubernetes Lists (`List`, `VirtualServiceList`, ...) replaced by their items, nested ones too; the rest as it is. */
+export function flattenLists(values: any[]): any[] {
+  return values.flatMap(v => {
+    const kind = v !== null && typeof v === 'object' && !Array.isArray(v) ? v.kind : undefined;
+    const isList = typeof kind === 'string' && (kind === 'List' || (kind.endsWith('List') && Array.isArray(v.items)));
+    return isList ? flattenLists(Array.isArray(v.items) ? v.items : []) : [v];
+  });
+}
+
 /** A field that should be an array, as an array. */
 export function list(value: any): any[] {
   return Array.isArray(value) ? value.filter(v => v !== null && v !== undefined) : [];

@@ -1,4 +1,4 @@
-import { load } from 'js-yaml';
+import { loadAll } from 'js-yaml';
 
 /**
  * The parts of Istio's mesh configuration the analysis reads: the root namespace, the ingress gateway, telemetry
@@ -22,13 +22,19 @@ export class AnalysisMeshConfig {
    * @param yaml the YAML text
    */
   public static fromYaml(yaml: string): AnalysisMeshConfig {
-    let parsed: any;
+    let documents: any[];
     try {
-      parsed = load(yaml);
+      // Rendered files often start or end with `---`: empty documents are skipped.
+      documents = loadAll(yaml).filter(d => d !== null && d !== undefined);
     } catch (e) {
       throw new Error(`mesh config is not valid YAML (${(e as Error).message.split('\n')[0]}): give a MeshConfig or the istio ConfigMap`);
     }
-    return AnalysisMeshConfig.fromObject(parsed ?? {});
+    if (documents.length > 1) {
+      const configMap = documents.find(d => d?.kind === 'ConfigMap' && d?.metadata?.name === 'istio');
+      if (!configMap) throw new Error(`mesh config has ${documents.length} documents: give one MeshConfig, or include the istio ConfigMap`);
+      return AnalysisMeshConfig.fromObject(configMap);
+    }
+    return AnalysisMeshConfig.fromObject(documents[0] ?? {});
   }
 
   /**

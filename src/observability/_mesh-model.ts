@@ -1,6 +1,7 @@
 // The app as a reviewer sees it, read from plain manifests (what any tool synthesized): services and their
 // versions, the routes between them, gateways and the hosts they expose, external hosts and how egress reaches
 // them, and who may call whom. MeshDiagram and TrafficPlan render it; nothing here depends on constructs.
+import { flattenLists } from '../analysis/_resource';
 
 /** @internal A gateway deployment: how Gateways select it and who it runs as. */
 export interface GatewayInfo {
@@ -211,10 +212,9 @@ export function selects(selector: { [key: string]: string } | undefined, labels:
   return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
 }
 
-/** @internal Flattens `List` objects and drops what is not a Kubernetes object. */
+/** @internal Flattens Lists (as the analyzer does) and drops what is not a Kubernetes object. */
 export function kubernetesObjects(manifests: any[]): any[] {
-  return manifests.flatMap(m => (m && m.kind === 'List' && Array.isArray(m.items) ? m.items : [m]))
-    .filter(m => m && typeof m === 'object' && typeof m.kind === 'string' && m.metadata?.name);
+  return flattenLists(manifests).filter(m => m && typeof m === 'object' && typeof m.kind === 'string' && m.metadata?.name);
 }
 
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'Rollout'];

@@ -237,6 +237,22 @@ describe('inputs', () => {
       .toEqual([expect.stringMatching(/^IST0103 Pod shop\/web: The pod shop\/web is missing the Istio proxy/)]);
   });
 
+  test('a gateway Service in the manifests is the one checked, not the stand-in for a gateway installed elsewhere', () => {
+    const gatewayService = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'istio-ingressgateway', namespace: 'istio-system' },
+      spec: { selector: { istio: 'ingressgateway' }, ports: [{ name: 'http', port: 8080, targetPort: 8080 }] },
+    };
+    const gateway = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'gw', namespace: 'default' },
+      spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['*'] }] },
+    };
+    expect(MeshAnalyzer.analyze([gatewayService, gateway]).findings.map(f => f.code)).toContain('IST0162');
+  });
+
   test('findingsAtOrAbove filters by level', () => {
     const report = MeshAnalyzer.analyze([svc('legacy', 'shop'), { ...svc('old', 'shop'), spec: { selector: { app: 'old' }, ports: [{ port: 9999 }] } }]);
     expect(report.findingsAtOrAbove(AnalysisLevel.INFO).map(f => f.code)).toEqual(['IST0118']);
@@ -261,5 +277,9 @@ describe('inputs', () => {
     const cm = AnalysisMeshConfig.fromYaml('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio}\ndata:\n  mesh: |\n    rootNamespace: mesh-root\n');
     expect(cm.rootNamespace).toBe('mesh-root');
     expect(() => AnalysisMeshConfig.fromYaml('- a list')).toThrow(/mesh config got \["a list"\]: give a MeshConfig object/);
+    // Rendered files with `---` around the ConfigMap, or beside other objects
+    const wrapped = AnalysisMeshConfig.fromYaml('---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio}\ndata:\n  mesh: |\n    rootNamespace: mesh-root\n---\n');
+    const beside = AnalysisMeshConfig.fromYaml('apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio}\ndata:\n  mesh: |\n    rootNamespace: mesh-root\n');
+    expect([wrapped.rootNamespace, beside.rootNamespace]).toEqual(['mesh-root', 'mesh-root']);
   });
 });

@@ -266,6 +266,18 @@ describe('MeshDiagram', () => {
   });
 
   describe('reading', () => {
+    test('typed Lists (VirtualServiceList) are read as the analyzer reads them', () => {
+      const vs = {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name: 'one', namespace: 'a' },
+        spec: { hosts: ['one'], http: [{ route: [{ destination: { host: 'two' } }] }] },
+      };
+      const list = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualServiceList', items: [vs] };
+      const m = [service('a', 'one', { app: 'one' }), deployment('a', 'one', { app: 'one' }, 'one'), service('a', 'two', { app: 'two' }), deployment('a', 'two', { app: 'two' }, 'two')];
+      expect(MeshDiagram.fromManifests([...m, list]).toMermaid()).toBe(MeshDiagram.fromManifests([...m, vs]).toMermaid());
+    });
+
     test('a VirtualService bound to gateways only does not route in-mesh callers', () => {
       const m = [
         service('shop', 'reviews', { app: 'reviews' }),
