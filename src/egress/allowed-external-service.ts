@@ -182,6 +182,7 @@ export class AllowedExternalService extends Construct {
     if (!plan.route.viaEgressGateway) this._networkEgress = directEgress(plan);
     this._callerNamespaces = plan.callerNamespaces;
     control._register(this);
+    if (ambient) appRegistry<EgressControl>(control, 'AmbientEgressHost').set(plan.host.name, control);
 
     this.serviceEntry = new ApiObject(this, 'Resource', {
       ...networking.ServiceEntry.GVK,
@@ -351,6 +352,18 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
   const ambient = control.dataplaneMode === DataplaneMode.AMBIENT;
   if (ambient && route.viaEgressGateway) {
     throw configError(control, at('route'), mode, 'in ambient mode the waypoint is the egress gateway: use EgressRoute.direct() or EgressRoute.tlsOrigination()');
+  }
+  if (ambient && host.isWildcard) {
+    throw configError(control, 'host', host.name,
+      'in ambient mode ztunnel cannot send a wildcard host (a ServiceEntry without addresses) to the waypoint, which would then check no caller: allow each host by name');
+  }
+  if (ambient) {
+    // ztunnel ignores a ServiceEntry's exportTo: the host's ServiceEntry and waypoint apply to every ambient namespace.
+    const owner = appRegistry<EgressControl>(control, 'AmbientEgressHost').get(host.name);
+    if (owner && owner !== control) {
+      throw configError(control, 'host', host.name,
+        `${owner.node.path} allows it already, and in ambient mode its ServiceEntry sends every namespace's calls to its waypoint (ztunnel ignores exportTo): allow it once, with fromNamespaces for the callers`);
+    }
   }
 
   const ports = props.ports ?? [DEFAULT_PORTS[mode]()];

@@ -11,7 +11,7 @@ import { NamespaceSidecar } from '../mesh/_namespace-sidecar';
 import { GatewayWorkload } from '../mesh/gateway-workload';
 import { Host } from '../mesh/host';
 import { DataplaneMode, Mesh } from '../mesh/mesh';
-import { addNamespaceEgress, addNamespaceWaypoint, NetRule } from '../security/_network-policy';
+import { addNamespaceEgress, addNamespaceWaypoint, GATEWAY_NAME_LABEL, HBONE_PORT, NetRule, tcp } from '../security/_network-policy';
 import { UpstreamTls } from '../traffic/upstream-tls';
 
 /**
@@ -100,6 +100,8 @@ export class EgressControl extends Construct {
   private readonly outboundTrafficPolicy: OutboundTrafficPolicy;
   private readonly meshNamespaces: string[];
   private readonly services: AllowedExternalService[] = [];
+  /** Ambient: the other namespaces whose callers reach the waypoint, given egress to it. */
+  private readonly waypointCallerNamespaces = new Set<string>();
   private readonly gatewaySubsets: { name: string; sni: string }[] = [];
   private _egressGatewayDestinationRule?: ApiObject;
 
@@ -194,6 +196,18 @@ export class EgressControl extends Construct {
   public _register(service: AllowedExternalService): void {
     this._requireNew(service.host.name);
     this.services.push(service);
+    if (this.dataplaneMode === DataplaneMode.AMBIENT) {
+      // ztunnel carries the callers' connections from their own pods to this waypoint (HBONE): their namespaces'
+      // default-deny NetworkPolicies must let them out to it.
+      for (const namespace of service._callerNamespaces) {
+        if (namespace === this.namespace || this.waypointCallerNamespaces.has(namespace)) continue;
+        this.waypointCallerNamespaces.add(namespace);
+        addNamespaceEgress(this, namespace, () => [{
+          peers: [{ namespace: this.namespace, podLabels: () => ({ [GATEWAY_NAME_LABEL]: this.waypointName! }) }],
+          ports: tcp(HBONE_PORT),
+        }]);
+      }
+    }
   }
 
   /** @internal The egress gateway Service's FQDN. */

@@ -2,7 +2,7 @@ import { App, Chart, Testing } from 'cdk8s';
 import {
   AllowHostOptions, DataplaneMode, EgressControl, EgressControlProps, EgressRoute, GatewayWorkload, Host, Mesh, MeshAnalyzer,
   OutboundTrafficPolicy, PortProtocol, ResiliencePreset, ResilientUpstream, ServiceEntryResolution, ServiceIdentity,
-  ServicePort, UpstreamTls,
+  ServicePort, UpstreamTls, ZeroTrustNamespace,
 } from '../../src';
 import { expectValidManifests } from '../harness/validate';
 
@@ -461,6 +461,34 @@ describe('EgressControl: one VirtualService per host', () => {
 });
 
 describe('EgressControl: ambient', () => {
+  test('callers of other namespaces get egress to the waypoint, which ztunnel reaches from their pods', () => {
+    const app = Testing.app();
+    new Mesh(app, 'Mesh', { dataplaneMode: DataplaneMode.AMBIENT });
+    const shop = chart(app);
+    const billing = new Chart(app, 'billing', { namespace: 'billing' });
+    new ZeroTrustNamespace(shop, 'ZeroTrust', { withoutWaypoint: true });
+    new ZeroTrustNamespace(billing, 'ZeroTrust', { withoutWaypoint: true });
+    new EgressControl(shop, 'Egress').allowHost('api.stripe.com', { fromNamespaces: ['shop', 'billing'] });
+    const m = [...synth(shop), ...synth(billing)];
+    const allowMesh = m.find(o => o.kind === 'NetworkPolicy' && o.metadata.namespace === 'billing' && o.metadata.name === 'allow-mesh');
+    expect(allowMesh.spec.egress).toContainEqual({
+      to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } }, podSelector: { matchLabels: { 'gateway.networking.k8s.io/gateway-name': 'egress-waypoint' } } }],
+      ports: [{ protocol: 'TCP', port: 15008 }],
+    });
+  });
+
+  test('a wildcard host, and a host another namespace allows already, are refused: ztunnel would not apply them as meant', () => {
+    const app = Testing.app();
+    new Mesh(app, 'Mesh', { dataplaneMode: DataplaneMode.AMBIENT });
+    const shop = chart(app);
+    const shopEgress = new EgressControl(shop, 'Egress');
+    expect(() => shopEgress.allowHost('*.example.com')).toThrow(/host got '\*\.example\.com': in ambient mode ztunnel cannot send a wildcard host/);
+    shopEgress.allowHost('api.stripe.com');
+    const billingEgress = new EgressControl(new Chart(app, 'billing', { namespace: 'billing' }), 'Egress');
+    expect(() => billingEgress.allowHost('api.stripe.com'))
+      .toThrow(/host got 'api\.stripe\.com': test\/Egress allows it already, and in ambient mode its ServiceEntry sends every namespace's calls to its waypoint/);
+  });
+
   test('no Sidecar: the ServiceEntries use a waypoint, which enforces the callers', () => {
     // GIVEN
     const c = ambientChart();
