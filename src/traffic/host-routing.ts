@@ -579,7 +579,7 @@ export class HostRouting extends Construct {
     const subsets = [...this.subsets.entries()].map(([name, s]) => ({
       name,
       labels: s.labels,
-      ...this.renderPolicy(this.subsetPolicies.get(name) ?? new Map(), `subsets.${name}.trafficPolicy`, this.host.name),
+      ...this.renderPolicy(this.subsetPolicies.get(name) ?? new Map(), `subsets.${name}.trafficPolicy`, this.host.name, this.policy),
     }));
     return {
       host: this.host.name,
@@ -588,12 +588,11 @@ export class HostRouting extends Construct {
     };
   }
 
-  private renderPolicy(fields: PolicyFields, prop: string, host: string): any {
+  private renderPolicy(fields: PolicyFields, prop: string, host: string, inherited?: PolicyFields): any {
     if (fields.size === 0) return {};
     const owner = [...fields.values()][0].owner;
-    const policy: any = {};
-    for (const [k, c] of fields) policy[k] = c.value;
-    const rendered = renderTrafficPolicy(owner, prop, policy, host);
+    const values = (f: PolicyFields) => Object.fromEntries([...f].map(([k, c]) => [k, c.value])) as TrafficPolicy;
+    const rendered = renderTrafficPolicy(owner, prop, values(fields), host, inherited && values(inherited));
     return rendered ? { trafficPolicy: rendered } : {};
   }
 }

@@ -36,9 +36,12 @@ export interface TrafficPolicy {
 /** @internal The fields of a TrafficPolicy, for merging contributions field by field. */
 export const TRAFFIC_POLICY_FIELDS: (keyof TrafficPolicy)[] = ['connectionPool', 'outlierDetection', 'loadBalancer', 'tls'];
 
-/** @internal Renders a DestinationRule `trafficPolicy`. */
-export function renderTrafficPolicy(scope: IConstruct, prop: string, policy: TrafficPolicy, host: string): any {
-  if (policy.loadBalancer?.hasLocalityFailover && !policy.outlierDetection) {
+/**
+ * @internal Renders a DestinationRule `trafficPolicy`; `inherited` is the host's policy, whose fields a subset's takes
+ * where it sets none (Istio merges them field by field).
+ */
+export function renderTrafficPolicy(scope: IConstruct, prop: string, policy: TrafficPolicy, host: string, inherited?: TrafficPolicy): any {
+  if (policy.loadBalancer?.hasLocalityFailover && !policy.outlierDetection && !inherited?.outlierDetection) {
     throw configError(scope, `${prop}.outlierDetection`, undefined, 'locality failover needs outlier detection to mark endpoints unhealthy: set outlierDetection');
   }
   return compact({

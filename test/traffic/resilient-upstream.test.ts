@@ -214,6 +214,19 @@ describe('ResilientUpstream', () => {
         .toThrow(/delayPercentage got 101/);
     });
 
+    test("a subset's locality failover takes the host's outlier detection, as Istio merges them", () => {
+      const c = chart();
+      const canary = new CanaryService(c, 'Cart', { versions: [{ name: 'v1', image: 'c:1' }, { name: 'v2', image: 'c:2' }], requireResources: false });
+      new ResilientUpstream(c, 'Upstream', {
+        host: canary.host,
+        subsetPolicies: [{ subset: 'v2', policy: { loadBalancer: LoadBalancer.roundRobin({ localityFailover: [{ from: 'us-east1', to: 'us-west1' }] }) } }],
+      });
+      const m = Testing.synth(c);
+      expectValidManifests(m);
+      expect(only(m, 'DestinationRule').spec.trafficPolicy.outlierDetection).toBeDefined();
+      expect(only(m, 'DestinationRule').spec.subsets[1].trafficPolicy.loadBalancer.localityLbSetting.failover).toEqual([{ from: 'us-east1', to: 'us-west1' }]);
+    });
+
     test('locality failover without outlier detection', () => {
       const c = chart();
       HostRouting.of(c, Host.service(c, 'payments', 'shop')).addTrafficPolicy(c, { loadBalancer: LoadBalancer.random({ localityFailover: [{ from: 'a', to: 'b' }] }) });
