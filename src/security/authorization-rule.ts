@@ -694,6 +694,12 @@ export function renderRule(scope: IConstruct, prop: string | RuleProps, rule: Au
       'an ALLOW rule without a source admits every caller: name the sources, or pass Source.anyone() to admit everyone on purpose');
   }
   const rendered = sources.map((s, i) => ({ source: s._render(scope, props.source(i)) }));
+  rendered.forEach(({ source }, i) => {
+    // Only empty lists: istiod refuses the empty source, and reading it as anyone would admit more than written.
+    if (!sources[i]._isUnrestricted && Object.keys(source).length === 0) {
+      throw configError(scope, props.source(i), [], 'the source names nothing (its lists are empty): give at least one value, or pass Source.anyone() without options');
+    }
+  });
   // Anyone without further fields admits every caller: the rule needs no `from` at all.
   const from = sources.some(s => s._isUnrestricted) ? undefined : rendered;
   const to = (rule.to ?? []).map((op, i) => ({ operation: renderOperation(scope, props.operation(i), op) }));

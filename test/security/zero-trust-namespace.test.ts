@@ -697,6 +697,12 @@ describe('ZeroTrustNamespace: bad input', () => {
     expect(() => backend.allowFrom(frontend, { hosts: ['bad host'] })).toThrow(/hosts\[0\] got 'bad host'/);
   });
 
+  test('a source whose lists are all empty, which istiod refuses and which must not read as anyone', () => {
+    const { backend } = shop();
+    expect(() => backend.allowFrom(Source.anyone({ ipBlocks: [] }), { methods: ['POST'] }))
+      .toThrow(/shop\/ZeroTrust\/backend: source got \[\]: the source names nothing \(its lists are empty\)/);
+  });
+
   test('identities from another trust domain', () => {
     const { backend } = shop();
     expect(() => backend.allowFrom(Source.principal('other.example.com/ns/shop/sa/frontend')))
