@@ -6,6 +6,13 @@ import { deployment, policy, service, shopManifests } from './fixtures';
 
 const resources: kplus.ContainerResources = { cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) } };
 const lines = (text: string) => text.split('\n');
+/** A VirtualService of host `one` in namespace `a`, sending everything to `host`. */
+const oneRoutesTo = (host: string) => ({
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'VirtualService',
+  metadata: { name: 'one', namespace: 'a' },
+  spec: { hosts: ['one'], http: [{ route: [{ destination: { host } }] }] },
+});
 /** The Mermaid edges, as `from arrow|label| to`. */
 const edges = (mermaid: string) => lines(mermaid).filter(l => / (-->|-\.->)/.test(l)).map(l => l.trim());
 
@@ -267,12 +274,7 @@ describe('MeshDiagram', () => {
 
   describe('reading', () => {
     test('typed Lists (VirtualServiceList) are read as the analyzer reads them', () => {
-      const vs = {
-        apiVersion: 'networking.istio.io/v1',
-        kind: 'VirtualService',
-        metadata: { name: 'one', namespace: 'a' },
-        spec: { hosts: ['one'], http: [{ route: [{ destination: { host: 'two' } }] }] },
-      };
+      const vs = oneRoutesTo('two');
       const list = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualServiceList', items: [vs] };
       const m = [service('a', 'one', { app: 'one' }), deployment('a', 'one', { app: 'one' }, 'one'), service('a', 'two', { app: 'two' }), deployment('a', 'two', { app: 'two' }, 'two')];
       expect(MeshDiagram.fromManifests([...m, list]).toMermaid()).toBe(MeshDiagram.fromManifests([...m, vs]).toMermaid());
@@ -324,12 +326,7 @@ describe('MeshDiagram', () => {
     });
 
     test('a destination no manifest declares is drawn as an unknown host', () => {
-      const vs = {
-        apiVersion: 'networking.istio.io/v1',
-        kind: 'VirtualService',
-        metadata: { name: 'one', namespace: 'a' },
-        spec: { hosts: ['one'], http: [{ route: [{ destination: { host: 'legacy.corp.example' } }] }] },
-      };
+      const vs = oneRoutesTo('legacy.corp.example');
       const mermaid = MeshDiagram.fromManifests([service('a', 'one', { app: 'one' }), vs]).toMermaid();
       expect(mermaid).toContain('host_legacy_corp_example["legacy.corp.example<br/>unknown host"]');
       expect(edges(mermaid)).toContain('svc_a_one -->|"100%"| host_legacy_corp_example');
