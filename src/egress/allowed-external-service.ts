@@ -210,8 +210,6 @@ export class AllowedExternalService extends Construct {
       const upstream = plan.servingHost ?? plan.host;
       const server = sharedGatewayServer(control, plan);
       if (!server.gateway) {
-        const hosts = server.hosts;
-        const namespaces = server.namespaces;
         server.gateway = new ApiObject(this, 'Gateway', {
           ...networking.Gateway.GVK,
           metadata: { name: `${label}-egress`, namespace: control.namespace },
@@ -223,7 +221,7 @@ export class AllowedExternalService extends Construct {
               servers: [{
                 port: { number: GATEWAY_PORT, name: passthrough ? 'tls' : 'https', protocol: passthrough ? 'TLS' : 'HTTPS' },
                 // Qualified with the namespaces, so only their routes can bind to the host at the gateway.
-                hosts: namespaces.flatMap(n => hosts.map(h => `${n}/${h}`)),
+                hosts: server.namespaces.flatMap(n => server.hosts.map(h => `${n}/${h}`)),
                 tls: { mode: 'ISTIO_MUTUAL' },
               }],
             }),

@@ -562,12 +562,14 @@ export class ZeroTrustNamespace extends Construct {
     const plaintextPorts = new Set(this.workloadList.flatMap(w => w._plaintextPorts));
     // A DestinationRule names Service ports, acceptPlaintextOnPort container ports: the Service, when in the app, maps
     // one to the other (a named target port is not resolved, so it is not taken for a plaintext port).
-    const services = new Map((scan.byNamespace.get(this.namespaceName) ?? []).filter(o => o.kind === 'Service').map(o => [o.name, o]));
-    const containerPort = (host: string, port: number | undefined): unknown => {
+    // Read only when a rule disables TLS on a port, which validation of most namespaces never meets.
+    let services: Map<string, ApiObject> | undefined;
+    const containerPort = (host: string, port: number | undefined): number | string | undefined => {
+      services ??= new Map((scan.byNamespace.get(this.namespaceName) ?? []).filter(o => o.kind === 'Service').map(o => [o.name, o]));
       const service = services.get(host.split('.')[0]);
       if (!service || port === undefined) return port;
       const entry = ((service.toJson().spec ?? {}).ports ?? []).find((sp: any) => sp.port === port);
-      return entry ? entry.targetPort ?? port : port;
+      return entry?.targetPort ?? port;
     };
     for (const { object: o, spec } of destinationRulesTowards(scan, this.namespaceName, clusterDomain)) {
       const check = (policy: any, at: string) => {
