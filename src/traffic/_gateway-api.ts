@@ -4,6 +4,7 @@ import { Duration } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { configError } from '../_errors';
 import { compact } from '../_render';
+import { RankedRule, keepRouteOrder } from './_gateway-api-order';
 import { GatewayBinding, RoutingModel } from './_routing-model';
 import { RequestMatch, StringMatch } from './request-match';
 import { RetryPolicy } from './retry-policy';
@@ -138,8 +139,9 @@ export function renderHttpRoute(model: RoutingModel, port: ServicePort | undefin
       throw configError(entry.owner, `${entry.route.name}.fault`, entry.route.name, 'the Gateway API has no fault injection: use the Istio traffic API for fault tests');
     }
   }
-  const rules = model.routes.flatMap(entry => {
+  const ranked = model.routes.flatMap((entry, index): RankedRule[] => {
     const { route, owner, timeout, retries } = entry;
+    const ranked = (r: any): RankedRule => ({ rule: r, route: index, name: route.name, owner });
     const prop = route.name;
     const matches = (route.matches ?? []).flatMap((m, i) => httpRouteMatches(owner, `${prop}.matches[${i}]`, m));
     const rule: any = {
@@ -164,17 +166,20 @@ export function renderHttpRoute(model: RoutingModel, port: ServicePort | undefin
       backendRequest: retries?.perTryTimeout && retries.attempts > 0 ? gatewayApiDuration(owner, `${prop}.retries.perTryTimeout`, retries.perTryTimeout) : undefined,
     });
     if (timeouts) rule.timeouts = timeouts;
-    if (!retries) return [rule];
-    const out: any[] = [];
+    if (!retries) return [ranked(rule)];
+    const out: RankedRule[] = [];
     if (retries._needsNonIdempotentRoute) {
       // POST and PATCH get a rule of their own with only the retries that cannot re-send a processed request.
       const base = matches.length ? matches : [{}];
       const methodMatches = base.flatMap((m: any) => ['POST', 'PATCH'].filter(x => !m.method || m.method === x).map(method => ({ ...m, method })));
-      if (methodMatches.length) out.push({ ...rule, name: `${route.name}-non-idempotent`, matches: methodMatches, retry: httpRouteRetry(owner, `${prop}.retries`, retries._safeSubset()) });
+      if (methodMatches.length) {
+        out.push(ranked({ ...rule, name: `${route.name}-non-idempotent`, matches: methodMatches, retry: httpRouteRetry(owner, `${prop}.retries`, retries._safeSubset()) }));
+      }
     }
-    out.push({ ...rule, retry: httpRouteRetry(owner, `${prop}.retries`, retries) });
+    out.push(ranked({ ...rule, retry: httpRouteRetry(owner, `${prop}.retries`, retries) }));
     return out;
   });
+  const rules = keepRouteOrder(ranked);
   // The CRD's limits: 16 rules, and 128 matches over all of them.
   const matchCount = rules.reduce((n: number, r: any) => n + Math.max(r.matches?.length ?? 0, 1), 0);
   if (rules.length > 16 || matchCount > 128) {

@@ -124,6 +124,91 @@ describe('one intent, both traffic APIs', () => {
       .toThrow(/Istio ranks regular-expression paths of an HTTPRoute below every prefix, the catch-all route's included, so the rule would never match/);
   });
 
+  describe('Gateway API: Istio orders matches by its own precedence, and the routes keep their declared order', () => {
+    interface Request { readonly method?: string; readonly headers?: Record<string, string>; readonly query?: Record<string, string> }
+    const value = (m: any, actual: string | undefined) => actual !== undefined && (m.type === 'Exact' ? actual === m.value : new RegExp(m.value).test(actual));
+    /** The rule Istio applies to a request to `/`: matches ranked as pilot's sortHTTPRoutes ranks them, ties in listing order. */
+    function ruleFor(rules: any[], request: Request): string {
+      const rank = (m: any) => [m.path?.type === 'Exact' ? 1 : 0, (m.path?.value ?? '/').length, m.method ? 1 : 0, m.headers?.length ?? 0, m.queryParams?.length ?? 0];
+      const entries = rules.flatMap((r: any) => (r.matches ?? [{}]).map((m: any) => ({ rule: r.name, m, rank: rank(m) })));
+      entries.sort((x: any, y: any) => {
+        for (let i = 0; i < x.rank.length; i++) if (x.rank[i] !== y.rank[i]) return y.rank[i] - x.rank[i];
+        return 0;
+      });
+      const hit = entries.find(({ m }: any) => (!m.method || m.method === (request.method ?? 'GET'))
+        && (m.headers ?? []).every((h: any) => value(h, request.headers?.[h.name]))
+        && (m.queryParams ?? []).every((q: any) => value(q, request.query?.[q.name])));
+      return hit!.rule;
+    }
+
+    test('a sticky cookie (a header match) would outrank a route matching only a query parameter: refused', () => {
+      expect(() => canaryApp(TrafficApi.GATEWAY_API, {
+        mirror: undefined,
+        matchRoutes: [{ version: 'v2', matches: [RequestMatch.queryParam('preview', StringMatch.exact('1'))] }],
+        stickySession: StickySession.cookie('rv', Duration.minutes(10)),
+      })).toThrow(/test\/Reviews: to-v2\.matches got 'sticky-v1': with the Gateway API, Istio ranks route 'sticky-v1' ahead of this one/);
+      // The Istio API applies the routes in order.
+      expect(() => canaryApp(TrafficApi.ISTIO, {
+        matchRoutes: [{ version: 'v2', matches: [RequestMatch.queryParam('preview', StringMatch.exact('1'))] }],
+        stickySession: StickySession.cookie('rv', Duration.minutes(10)),
+      })).not.toThrow();
+    });
+
+    test('a header route ahead of the sticky cookie keeps its place (an equal rank goes by listing order)', () => {
+      const m = canaryApp(TrafficApi.GATEWAY_API, {
+        mirror: undefined,
+        matchRoutes: [{ version: 'v2', matches: [RequestMatch.header('x-beta', StringMatch.exact('yes'))] }],
+        stickySession: StickySession.cookie('rv', Duration.minutes(10)),
+      });
+      expectValidManifests(m);
+      const rules = route(m).spec.rules;
+      expect(ruleFor(rules, { headers: { 'x-beta': 'yes', 'cookie': 'rv=v1' } })).toBe('to-v2');
+      expect(ruleFor(rules, { headers: { cookie: 'rv=v3' } })).toBe('sticky-v3');
+      expect(ruleFor(rules, {})).toBe('split');
+    });
+
+    test('routes that no request meets together may rank in any order', () => {
+      const m = canaryApp(TrafficApi.GATEWAY_API, {
+        mirror: undefined,
+        matchRoutes: [
+          { version: 'v2', matches: [RequestMatch.header('x-track', StringMatch.exact('beta'))] },
+          { version: 'v3', matches: [RequestMatch.header('x-track', StringMatch.exact('canary')).and(RequestMatch.header('x-team', StringMatch.exact('qa')))] },
+        ],
+      });
+      expect(ruleFor(route(m).spec.rules, { headers: { 'x-track': 'beta', 'x-team': 'qa' } })).toBe('to-v2');
+    });
+
+    test('the POST and PATCH rule of retries that must not re-send a request does not take an earlier route\'s requests', () => {
+      const m = canaryApp(TrafficApi.GATEWAY_API, {
+        mirror: undefined,
+        matchRoutes: [{ version: 'v2', matches: [RequestMatch.header('x-beta', StringMatch.exact('yes'))] }],
+        retries: RetryPolicy.of({ attempts: 2, perTryTimeout: Duration.seconds(1), retryOn: [RetryOn.statusCodes(503)] }),
+      }, { gatewayApiChannel: GatewayApiChannel.EXPERIMENTAL });
+      const rules = route(m).spec.rules;
+      expect(rules.map((r: any) => r.name)).toEqual(['to-v2-non-idempotent', 'to-v2', 'split-non-idempotent', 'split']);
+      for (const method of ['GET', 'POST', 'PATCH']) expect(ruleFor(rules, { method, headers: { 'x-beta': 'yes' } })).toBe(method === 'GET' ? 'to-v2' : 'to-v2-non-idempotent');
+      expect(ruleFor(rules, { method: 'POST' })).toBe('split-non-idempotent');
+    });
+
+    test('an earlier route outranked only by a later route\'s method gets a match for that method', () => {
+      const m = canaryApp(TrafficApi.GATEWAY_API, {
+        mirror: undefined,
+        matchRoutes: [
+          { version: 'v2', matches: [RequestMatch.header('x-beta', StringMatch.exact('yes'))] },
+          { version: 'v3', matches: [RequestMatch.method('DELETE')] },
+        ],
+      });
+      expectValidManifests(m);
+      const rules = route(m).spec.rules;
+      expect(rules[0].matches).toEqual([
+        { headers: [{ name: 'x-beta', type: 'Exact', value: 'yes' }] },
+        { headers: [{ name: 'x-beta', type: 'Exact', value: 'yes' }], method: 'DELETE' },
+      ]);
+      expect(ruleFor(rules, { method: 'DELETE', headers: { 'x-beta': 'yes' } })).toBe('to-v2');
+      expect(ruleFor(rules, { method: 'DELETE' })).toBe('to-v3');
+    });
+  });
+
   test('Gateway API: durations in units of at most 5 digits, as the CRD accepts them', () => {
     const m = canaryApp(TrafficApi.GATEWAY_API, { timeout: Duration.millis(100_500) });
     expectValidManifests(m);
