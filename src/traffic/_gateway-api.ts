@@ -141,7 +141,7 @@ export function renderHttpRoute(model: RoutingModel, port: ServicePort | undefin
   }
   const ranked = model.routes.flatMap((entry, index): RankedRule[] => {
     const { route, owner, timeout, retries } = entry;
-    const ranked = (r: any): RankedRule => ({ rule: r, route: index, name: route.name, owner });
+    const rankedRule = (r: any): RankedRule => ({ rule: r, route: index, name: route.name, owner });
     const prop = route.name;
     const matches = (route.matches ?? []).flatMap((m, i) => httpRouteMatches(owner, `${prop}.matches[${i}]`, m));
     const rule: any = {
@@ -166,17 +166,17 @@ export function renderHttpRoute(model: RoutingModel, port: ServicePort | undefin
       backendRequest: retries?.perTryTimeout && retries.attempts > 0 ? gatewayApiDuration(owner, `${prop}.retries.perTryTimeout`, retries.perTryTimeout) : undefined,
     });
     if (timeouts) rule.timeouts = timeouts;
-    if (!retries) return [ranked(rule)];
+    if (!retries) return [rankedRule(rule)];
     const out: RankedRule[] = [];
     if (retries._needsNonIdempotentRoute) {
       // POST and PATCH get a rule of their own with only the retries that cannot re-send a processed request.
       const base = matches.length ? matches : [{}];
       const methodMatches = base.flatMap((m: any) => ['POST', 'PATCH'].filter(x => !m.method || m.method === x).map(method => ({ ...m, method })));
       if (methodMatches.length) {
-        out.push(ranked({ ...rule, name: `${route.name}-non-idempotent`, matches: methodMatches, retry: httpRouteRetry(owner, `${prop}.retries`, retries._safeSubset()) }));
+        out.push(rankedRule({ ...rule, name: `${route.name}-non-idempotent`, matches: methodMatches, retry: httpRouteRetry(owner, `${prop}.retries`, retries._safeSubset()) }));
       }
     }
-    out.push(ranked({ ...rule, retry: httpRouteRetry(owner, `${prop}.retries`, retries) }));
+    out.push(rankedRule({ ...rule, retry: httpRouteRetry(owner, `${prop}.retries`, retries) }));
     return out;
   });
   const rules = keepRouteOrder(ranked);
