@@ -104,6 +104,13 @@ function subsetOf(a: Labels, b: Labels): boolean {
   return Object.keys(a).every(k => b[k] === a[k]);
 }
 
+/** Equal selectors; or, one narrower than the other, when some pod carries both (as Istio checks it). */
+function sameWorkloads(ctx: AnalyzerContext, a: Labels, b: Labels): boolean {
+  if (subsetOf(a, b) && subsetOf(b, a)) return true;
+  if (!subsetOf(a, b) && !subsetOf(b, a)) return false;
+  return ctx.index.workloads.select({ ...a, ...b }).length > 0;
+}
+
 /** IST0145: Gateways on the same workloads and port that serve the same host. */
 export const conflictingGatewayAnalyzer: Analyzer = {
   name: 'gateway.ConflictingGatewayAnalyzer',
@@ -115,8 +122,8 @@ export const conflictingGatewayAnalyzer: Analyzer = {
       const selector = stringMap(gateway.spec.selector);
       for (const server of list(gateway.spec.servers)) {
         if (server.port?.number === undefined) continue;
-        for (const h of new Set(list(server.hosts).map(String))) {
-          const host = h.includes('/') ? h.slice(h.indexOf('/') + 1) : h;
+        // Istio compares the hosts as written: `team-a/foo` and `team-b/foo` are different hosts.
+        for (const host of new Set(list(server.hosts).map(String))) {
           const key = `${server.port.number}|${server.bind ?? ''}|${host}`;
           const found = byPortHost.get(key);
           const bound = { gateway, selector, server };
@@ -130,7 +137,7 @@ export const conflictingGatewayAnalyzer: Analyzer = {
       if (group.length < 2) continue;
       for (const a of group) {
         for (const b of group) {
-          if (a.gateway === b.gateway || !(subsetOf(a.selector, b.selector) || subsetOf(b.selector, a.selector))) continue;
+          if (a.gateway === b.gateway || !sameWorkloads(ctx, a.selector, b.selector)) continue;
           let entry = conflicts.get(a.server);
           if (!entry) conflicts.set(a.server, entry = { ...a, rivals: new Set() });
           entry.rivals.add(b.gateway.fullName);

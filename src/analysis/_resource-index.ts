@@ -48,16 +48,22 @@ export class ResourceIndex {
       push(this.byKindNamespace, `${r.key}|${r.namespace}`, r);
       if (!synthetic && r.namespace) this.namespacesInUse.add(r.namespace);
     };
-    for (const obj of flattenLists(input.manifests)) add(obj, false, input.constructPaths?.get(obj));
-    for (const obj of flattenLists(input.synthetic)) add(obj, true);
-
-    const workloads: Workload[] = [];
-    for (const r of this.all) {
-      if (r.key === KIND.Pod) workloads.push(new Workload(r, r.obj));
+    const workloadsOf = (r: Resource): Workload[] => {
+      if (r.key === KIND.Pod) return [new Workload(r, r.obj)];
       const template = WORKLOAD_TEMPLATE_KINDS[r.key];
-      if (template) workloads.push(new Workload(r, template(r.spec)));
+      return template ? [new Workload(r, template(r.spec))] : [];
+    };
+    for (const obj of flattenLists(input.manifests)) add(obj, false, input.constructPaths?.get(obj));
+    const defined = this.all.flatMap(workloadsOf);
+    const real = this.all.length;
+    for (const obj of flattenLists(input.synthetic)) {
+      // Gateway pods the manifests deploy themselves are the gateway's pods: a stand-in pod beside them would be checked
+      // as a second deployment (its namespace for credentials, its proxy for JWT routes). The installed gateway's
+      // Service stays: it selects those pods too.
+      if (obj?.kind === 'Pod' && defined.some(w => selects(obj.metadata?.labels ?? {}, w.labels))) continue;
+      add(obj, true);
     }
-    this.workloads = new WorkloadIndex(workloads);
+    this.workloads = new WorkloadIndex([...defined, ...this.all.slice(real).flatMap(workloadsOf)]);
   }
 
   /** Every resource of a kind. */

@@ -151,8 +151,9 @@ export const destinationHostAnalyzer: Analyzer = {
           checkPort(ctx, vs, d, host, service);
         }
       }
-      // Subsets chosen by a mesh VirtualService do not apply to traffic a gateway route sends to the bare host.
-      if (!vsGateways(spec).some(g => g !== MESH)) continue;
+      // Subsets chosen by a mesh VirtualService do not apply to traffic a gateway route sends to the bare host. Istio
+      // checks every VirtualService that names gateways, `mesh` alone included.
+      if (vsGateways(spec).length === 0) continue;
       entries(spec.http).forEach((rule: any, i: number) => {
         entries(rule?.route).forEach((route: any) => {
           const d = route?.destination;

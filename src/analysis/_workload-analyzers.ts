@@ -113,20 +113,22 @@ export const injectionAnalyzer: Analyzer = {
       if (ns.name === 'istio-system' || ns.name === ctx.mesh.rootNamespace || IGNORED_NAMESPACES.has(ns.name)) continue;
       const injection = ns.labels[INJECTION_LABEL];
       const revision = ns.labels[REVISION_LABEL];
-      const ambient = ns.labels[DATAPLANE_MODE_LABEL] === 'ambient';
-      if (injection !== undefined && injection !== 'enabled') continue;
+      const mode = ns.labels[DATAPLANE_MODE_LABEL];
+      // As Istio counts them: any value of the injection label; a revision or data plane mode (any value) beside no
+      // injection label or an enabled one.
+      const others = injection === undefined || injection === 'enabled';
       const modes = [
-        ...(injection === 'enabled' ? [`${INJECTION_LABEL}=enabled`] : []),
-        ...(revision !== undefined ? [`${REVISION_LABEL}=${revision}`] : []),
-        ...(ambient ? [`${DATAPLANE_MODE_LABEL}=ambient`] : []),
+        ...(injection !== undefined ? [`${INJECTION_LABEL}=${injection}`] : []),
+        ...(revision !== undefined && others ? [`${REVISION_LABEL}=${revision}`] : []),
+        ...(mode !== undefined && others ? [`${DATAPLANE_MODE_LABEL}=${mode}`] : []),
       ];
       if (modes.length > 1) {
         ctx.report('NamespaceMultipleInjectionLabels', ns,
           `The namespace has more than one type of injection labels [${modes.join(' ')}], which may lead to undefined behavior: `
           + 'keep only one of them');
-        continue;
       }
-      if (modes.length === 0) {
+      if (mode === 'ambient') continue;
+      if (injection === undefined && revision === undefined) {
         if (injectsNamespacesByDefault(ctx, '')) {
           ctx.report('NamespaceInjectionEnabledByDefault', ns,
             'is enabled for Istio injection, as Istio is installed with enableNamespacesByDefault as true');
@@ -138,7 +140,8 @@ export const injectionAnalyzer: Analyzer = {
         }
         continue;
       }
-      if (!ambient) injected.add(ns.name);
+      // Only the enabled injection label makes Istio check the pods for a proxy (a revision label alone does not).
+      if (injection === 'enabled') injected.add(ns.name);
     }
     for (const pod of ctx.index.of(KIND.Pod)) {
       if (!injected.has(pod.namespace)) continue;

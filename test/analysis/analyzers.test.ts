@@ -283,3 +283,67 @@ describe('inputs', () => {
     expect([wrapped.rootNamespace, beside.rootNamespace]).toEqual(['mesh-root', 'mesh-root']);
   });
 });
+
+describe("as Istio's analyzers decide", () => {
+  const gateway = (name: string, namespace: string, hosts: string[], selector: any = { istio: 'ingressgateway' }, server: any = {}) => ({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Gateway',
+    metadata: { name, namespace },
+    spec: { selector, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts, ...server }] },
+  });
+  const pod = (name: string, namespace: string, labels: any, containers: any[] = [{ name: 'istio-proxy', image: 'proxyv2' }]) =>
+    ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels }, spec: { containers } });
+
+  test("gateway pods the manifests deploy are the gateway's: the installed gateway's stand-in pod is not checked beside them", () => {
+    const tls = { port: { number: 443, name: 'https', protocol: 'HTTPS' }, tls: { mode: 'SIMPLE', credentialName: 'tls-cert' } };
+    const manifests = [
+      ns('ingress'),
+      pod('my-gw', 'ingress', { istio: 'ingressgateway' }),
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tls-cert', namespace: 'ingress' }, type: 'kubernetes.io/tls' },
+      gateway('gw', 'ingress', ['a.example.com'], undefined, tls),
+    ];
+    expect(findings(manifests, 'gateway.SecretAnalyzer')).toEqual([]);
+    // Without its own pods, the gateway is the installed one, in istio-system, where the Secret is missing.
+    expect(findings(manifests.filter(m => m.kind !== 'Pod'), 'gateway.SecretAnalyzer')).toEqual([expect.stringMatching(/^IST0101 Gateway ingress\/gw/)]);
+  });
+
+  test('conflicting gateways: hosts compared as written, and narrower selectors only when a pod carries both', () => {
+    expect(findings([gateway('a', 'istio-system', ['team-a/foo.example.com']), gateway('b', 'istio-system', ['team-b/foo.example.com'])],
+      'gateway.ConflictingGatewayAnalyzer')).toEqual([]);
+    expect(findings([gateway('a', 'istio-system', ['team-a/foo.example.com']), gateway('b', 'istio-system', ['team-a/foo.example.com'])],
+      'gateway.ConflictingGatewayAnalyzer')).toHaveLength(2);
+    const narrower = [gateway('a', 'istio-system', ['foo.example.com']), gateway('b', 'istio-system', ['foo.example.com'], { istio: 'ingressgateway', tier: 'edge' })];
+    expect(findings(narrower, 'gateway.ConflictingGatewayAnalyzer')).toEqual([]);
+    expect(findings([...narrower, pod('edge', 'istio-system', { istio: 'ingressgateway', tier: 'edge' })], 'gateway.ConflictingGatewayAnalyzer')).toHaveLength(2);
+  });
+
+  test('ServiceEntry addresses: allocated by istiod (PILOT_ENABLE_IP_AUTOALLOCATE) with DNS capture', () => {
+    const se = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'ServiceEntry',
+      metadata: { name: 'db', namespace: 'app' },
+      spec: { hosts: ['db.example.com'], ports: [{ number: 5432, name: 'tcp', protocol: 'TCP' }], resolution: 'DNS' },
+    };
+    const meshConfig = (metadata: any) => AnalysisMeshConfig.fromYaml(`defaultConfig:\n  proxyMetadata: ${JSON.stringify(metadata)}\n`);
+    expect(findings([se], 'serviceentry.ProtocolAddressesAnalyzer', { meshConfig: meshConfig({ ISTIO_META_DNS_CAPTURE: 'true', PILOT_ENABLE_IP_AUTOALLOCATE: 'true' }) })).toEqual([]);
+    expect(findings([se], 'serviceentry.ProtocolAddressesAnalyzer', { meshConfig: meshConfig({ PILOT_ENABLE_IP_AUTOALLOCATE: 'true' }) })).toHaveLength(1);
+  });
+
+  test('a VirtualService bound to the mesh gateway alone is checked for subsets it skips (IST0140)', () => {
+    const manifests = [
+      vs('r1', 'default', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' } }] }] }),
+      vs('r2', 'default', { hosts: ['x.example.com'], gateways: ['mesh'], http: [{ route: [{ destination: { host: 'reviews' } }] }] }),
+    ];
+    expect(findings(manifests, 'virtualservice.DestinationHostAnalyzer')).toEqual([expect.stringMatching(/^IST0140 VirtualService default\/r2/)]);
+  });
+
+  test('injection labels: any data plane mode counts, the namespace stays injected, and a revision alone does not have pods checked', () => {
+    const bare = (namespace: string) => pod('web', namespace, { app: 'web' }, [{ name: 'web', image: 'web' }]);
+    expect(findings([ns('a', { 'istio-injection': 'enabled', 'istio.io/dataplane-mode': 'none' }), bare('a')], 'injection.Analyzer').map(f => f.split(':')[0]))
+      .toEqual(['IST0123 Namespace a', 'IST0103 Pod a/web']);
+    expect(findings([ns('b', { 'istio-injection': 'enabled', 'istio.io/rev': 'canary' }), bare('b')], 'injection.Analyzer').map(f => f.split(':')[0]))
+      .toEqual(['IST0123 Namespace b', 'IST0103 Pod b/web']);
+    expect(findings([ns('c', { 'istio.io/rev': 'canary' }), bare('c')], 'injection.Analyzer')).toEqual([]);
+    expect(findings([ns('d', { 'istio-injection': 'disabled', 'istio.io/rev': 'canary' }), bare('d')], 'injection.Analyzer')).toEqual([]);
+  });
+});
