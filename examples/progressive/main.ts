@@ -48,8 +48,9 @@ const checkout = new kplus.Deployment(chart, 'CheckoutDeployment', {
 const errors = new FlaggerMetricTemplate(chart, 'ServerErrors', {
   name: 'server-error-percentage',
   address: 'http://prometheus.istio-system:9090',
-  query: '100 * sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="{{ namespace }}",'
-    + 'destination_workload="{{ target }}",response_code=~"5.."}[{{ interval }}])) / sum(rate(istio_requests_total{reporter="destination",'
+  // `or vector(0)`: without any 5xx the numerator is empty, and Flagger halts on a query that returns no value.
+  query: '100 * (sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="{{ namespace }}",'
+    + 'destination_workload="{{ target }}",response_code=~"5.."}[{{ interval }}])) or vector(0)) / sum(rate(istio_requests_total{reporter="destination",'
     + 'destination_workload_namespace="{{ namespace }}",destination_workload="{{ target }}"}[{{ interval }}]))',
 });
 new FlaggerCanary(chart, 'Checkout', {

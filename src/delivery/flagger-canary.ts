@@ -160,7 +160,8 @@ function requirePercentStep(scope: IConstruct, prop: string, value: number): num
 export interface FlaggerMetricOptions {
   /**
    * The query's time window.
-   * @default - Flagger's default (the analysis interval)
+   * @default - 1m for the built-in metrics (Flagger's default); the analysis interval for template metrics, which Flagger
+   * leaves without one (an empty `{{ interval }}`, which breaks the query)
    */
   readonly interval?: Duration;
 }
@@ -246,10 +247,15 @@ export class FlaggerMetric {
     private readonly check: (scope: IConstruct, prop: string) => any,
   ) {}
 
-  /** @internal */
-  public _render(scope: IConstruct, prop: string): any {
-    const interval = this.options.interval && controllerDuration(scope, `${prop}.interval`, this.options.interval, 'ms');
-    return { name: this.name, ...this.check(scope, prop), ...(interval ? { interval } : {}) };
+  /**
+   * @internal
+   * @param analysisInterval the analysis interval, the window of a template metric that gives none
+   */
+  public _render(scope: IConstruct, prop: string, analysisInterval: string): any {
+    const check = this.check(scope, prop);
+    const interval = this.options.interval ? controllerDuration(scope, `${prop}.interval`, this.options.interval, 'ms')
+      : check.templateRef ? analysisInterval : undefined;
+    return { name: this.name, ...check, ...(interval ? { interval } : {}) };
   }
 }
 
@@ -484,7 +490,7 @@ export class FlaggerCanary extends Construct {
         targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.name },
         progressDeadlineSeconds: props.progressDeadline && Number(controllerDuration(this, 'progressDeadline', props.progressDeadline, 's').slice(0, -1)),
         service,
-        analysis: this.renderAnalysis(props.analysis),
+        analysis: this.renderAnalysis(props.analysis, service.match),
         skipAnalysis: props.skipAnalysis,
         revertOnDeletion: props.revertOnDeletion,
       }),
@@ -545,16 +551,30 @@ export class FlaggerCanary extends Construct {
     return rendered;
   }
 
-  private renderAnalysis(analysis: FlaggerAnalysis): any {
+  private renderAnalysis(analysis: FlaggerAnalysis, serviceMatch: any[] | undefined): any {
+    const strategy = analysis.strategy._render(this, 'analysis.strategy');
+    // Flagger builds the canary's route from each service match with only the A/B match's headers put in: its query
+    // parameters are dropped (the canary would take every request), and its headers replace the service match's.
+    for (const m of serviceMatch?.length ? strategy.match ?? [] : []) {
+      if (m.queryParams) {
+        throw configError(this, 'analysis.strategy.matches', Object.keys(m.queryParams),
+          'Flagger drops an A/B match\'s query parameters when the service has matches, and would send it every request: match on headers or cookies');
+      }
+      if (m.headers && serviceMatch!.some(sm => sm.headers)) {
+        throw configError(this, 'analysis.strategy.matches', Object.keys(m.headers),
+          'Flagger replaces the service matches\' headers with the A/B match\'s: move those header conditions into the A/B match');
+      }
+    }
     const metrics = analysis.metrics ?? [FlaggerMetric.requestSuccessRate(99), FlaggerMetric.requestDuration(Duration.millis(500))];
     const webhooks = analysis.webhooks ?? [];
     requireUnique(this, 'analysis.metrics.name', metrics.map(m => m.name));
     requireUnique(this, 'analysis.webhooks.name', webhooks.map(w => w.name));
+    const interval = controllerDuration(this, 'analysis.interval', analysis.interval ?? Duration.minutes(1), 'ms');
     return compact({
-      interval: controllerDuration(this, 'analysis.interval', analysis.interval ?? Duration.minutes(1), 'ms'),
+      interval,
       threshold: requireInteger(this, 'analysis.threshold', analysis.threshold ?? 5, 1),
-      ...analysis.strategy._render(this, 'analysis.strategy'),
-      metrics: metrics.length ? metrics.map((m, i) => m._render(this, `analysis.metrics[${i}]`)) : undefined,
+      ...strategy,
+      metrics: metrics.length ? metrics.map((m, i) => m._render(this, `analysis.metrics[${i}]`, interval)) : undefined,
       webhooks: webhooks.length ? webhooks.map((w, i) => this.renderWebhook(w, `analysis.webhooks[${i}]`)) : undefined,
     });
   }
@@ -582,7 +602,12 @@ export class FlaggerCanary extends Construct {
 /** The fields of Istio's traffic policy that Flagger's Canary carries (`true`: the whole subtree). */
 const FLAGGER_TRAFFIC_POLICY: Allowed = {
   connectionPool: { http: true },
-  loadBalancer: { simple: true, consistentHash: true, localityLbSetting: true },
+  // Flagger decodes consistentHash into a struct of these fields only (a query parameter hash would become `{}`).
+  loadBalancer: {
+    simple: true,
+    consistentHash: { httpHeaderName: true, httpCookie: true, useSourceIp: true, minimumRingSize: true },
+    localityLbSetting: true,
+  },
   outlierDetection: true,
   tls: { mode: true, sni: true, subjectAltNames: true },
 };

@@ -34,6 +34,9 @@ export enum FlaggerMetricProvider {
   EXTERNAL_METRICS = 'externalmetrics',
 }
 
+/** Providers whose client Flagger builds from the template's address alone. */
+const ADDRESS_REQUIRED = [FlaggerMetricProvider.PROMETHEUS, FlaggerMetricProvider.GRAPHITE, FlaggerMetricProvider.INFLUXDB];
+
 /** Properties of a {@link FlaggerMetricTemplate}. */
 export interface FlaggerMetricTemplateProps {
   /**
@@ -47,7 +50,8 @@ export interface FlaggerMetricTemplateProps {
    */
   readonly provider?: FlaggerMetricProvider;
   /**
-   * The provider's API URL, such as `http://prometheus.istio-system:9090`.
+   * The provider's API URL, such as `http://prometheus.istio-system:9090`. Prometheus, Graphite and InfluxDB need one
+   * (Flagger refuses the template without it).
    * @default - the provider's default (for CloudWatch, the region's endpoint)
    */
   readonly address?: string;
@@ -95,6 +99,10 @@ export class FlaggerMetricTemplate extends Construct {
     if (props.address !== undefined && !/^https?:\/\/[^\s/]+/.test(props.address)) {
       throw configError(this, 'address', props.address, 'give the provider\'s http:// or https:// URL');
     }
+    const provider = props.provider ?? FlaggerMetricProvider.PROMETHEUS;
+    if (props.address === undefined && ADDRESS_REQUIRED.includes(provider)) {
+      throw configError(this, 'address', undefined, `give the ${provider} API's URL (such as http://prometheus.istio-system:9090): Flagger has no default for it`);
+    }
     this.query = props.query;
     this.resource = new ApiObject(this, 'Resource', {
       ...flagger.MetricTemplate.GVK,
@@ -104,7 +112,7 @@ export class FlaggerMetricTemplate extends Construct {
       }) ?? {},
       spec: {
         provider: compact({
-          type: props.provider ?? FlaggerMetricProvider.PROMETHEUS,
+          type: provider,
           address: props.address,
           secretRef: props.secretName === undefined ? undefined : { name: requireDnsLabel(this, 'secretName', props.secretName) },
           region: props.region,

@@ -3,7 +3,8 @@ import * as kplus from 'cdk8s-plus-33';
 import { byKind, deployment, one, resources, shopChart, synthValid } from './fixtures';
 import {
   CanaryService, DataplaneMode, FlaggerCanary, FlaggerCanaryProps, FlaggerMetric, FlaggerMetricProvider, FlaggerMetricTemplate, FlaggerStrategy,
-  FlaggerWebhookType, Host, IngressTls, Mesh, RequestMatch, ResilientUpstream, RetryOn, RetryPolicy, ServicePort, StringMatch, UpstreamTls,
+  FlaggerWebhookType, Host, IngressTls, LoadBalancer, Mesh, RequestMatch, ResilientUpstream, RetryOn, RetryPolicy, ServicePort, StringMatch,
+  UpstreamTls,
 } from '../../src';
 
 const progressive = { strategy: FlaggerStrategy.progressive({ stepWeight: 10, maxWeight: 50 }) };
@@ -158,8 +159,9 @@ describe('FlaggerCanary', () => {
       { name: 'request-success-rate', thresholdRange: { min: 99.5 }, interval: '1m' },
       { name: 'request-duration', thresholdRange: { max: 300 } },
       { name: 'not-found-percentage', templateRef: { name: 'not-found-percentage', namespace: 'shop' }, thresholdRange: { max: 5 }, templateVariables: { code: '404' }, interval: '30s' },
-      { name: 'p95 latency', templateRef: { name: 'latency', namespace: 'flagger' }, thresholdRange: { max: 250 } },
-      { name: 'error-budget', templateRef: { name: 'error-budget', namespace: 'istio-system' }, thresholdRange: { min: 0, max: 1 } },
+      // Flagger gives a template metric no interval of its own: it gets the analysis interval.
+      { name: 'p95 latency', templateRef: { name: 'latency', namespace: 'flagger' }, thresholdRange: { max: 250 }, interval: '1m' },
+      { name: 'error-budget', templateRef: { name: 'error-budget', namespace: 'istio-system' }, thresholdRange: { min: 0, max: 1 }, interval: '1m' },
     ]);
     expect(analysis.webhooks.map((w: any) => [w.name, w.type])).toEqual([['smoke', 'pre-rollout'], ['load-test', 'rollout'], ['approval', 'confirm-promotion']]);
     // Flagger reads the templates when the analysis starts: they come first.
@@ -239,12 +241,39 @@ describe('FlaggerCanary', () => {
         const chart = shopChart();
         new FlaggerCanary(chart, 'Checkout', { deployment: deployment(chart, 'checkout'), analysis: { ...progressive, metrics: [metric(chart)] } });
       };
-      const template = (chart: Chart) => new FlaggerMetricTemplate(chart, 'T', { query: 'sum(x{code="{{ variables.code }}"})' });
+      const template = (chart: Chart) => new FlaggerMetricTemplate(chart, 'T', { query: 'sum(x{code="{{ variables.code }}"})', address: 'http://prometheus:9090' });
       expect(() => build(chart => FlaggerMetric.fromTemplate(template(chart), { max: 1 })))
         .toThrow('test/Checkout: analysis.metrics[0].variables got {}: give the variables the template\'s query uses: code');
       expect(() => build(() => FlaggerMetric.fromTemplateName('t', {}))).toThrow(/analysis\.metrics\[0\]\.min is missing: give the passing range: min, max or both/);
       expect(() => build(() => FlaggerMetric.fromTemplateName('t', { min: 5, max: 1 }))).toThrow(/min got 5: use a min no higher than max \(1\)/);
       expect(() => new FlaggerMetricTemplate(shopChart(), 'Empty', { query: ' ' })).toThrow(/query got ' ': give the query/);
+      // Flagger builds the Prometheus, Graphite and InfluxDB clients from the address alone.
+      expect(() => new FlaggerMetricTemplate(shopChart(), 'NoAddress', { query: 'up' }))
+        .toThrow(/test\/NoAddress: address is missing: give the prometheus API's URL/);
+    });
+
+    test('A/B matches Flagger would not merge into the service matches', () => {
+      const build = (matches: RequestMatch[]) => {
+        const chart = shopChart();
+        new FlaggerCanary(chart, 'Checkout', {
+          deployment: deployment(chart, 'checkout'),
+          matches: [RequestMatch.pathPrefix('/shop').and(RequestMatch.header('x-tenant', StringMatch.exact('a')))],
+          analysis: { strategy: FlaggerStrategy.abTesting({ iterations: 5, matches }) },
+        });
+      };
+      expect(() => build([RequestMatch.queryParam('canary', StringMatch.exact('yes'))]))
+        .toThrow(/test\/Checkout: analysis\.strategy\.matches got \["canary"\]: Flagger drops an A\/B match's query parameters/);
+      expect(() => build([RequestMatch.header('x-canary', StringMatch.exact('yes'))]))
+        .toThrow(/Flagger replaces the service matches' headers with the A\/B match's/);
+    });
+
+    test('a load-balancer hash Flagger cannot carry is refused', () => {
+      const chart = shopChart();
+      expect(() => new FlaggerCanary(chart, 'Checkout', {
+        deployment: deployment(chart, 'checkout'),
+        trafficPolicy: { loadBalancer: LoadBalancer.consistentHashByQueryParameter('user') },
+        analysis: progressive,
+      })).toThrow(/httpQueryParameterName/);
     });
 
     test('a Deployment selected by other labels fails at synth', () => {
