@@ -464,7 +464,8 @@ export function renderOperation(scope: IConstruct, prefix: string, op: Operation
   }
   for (const field of ['hosts', 'notHosts'] as const) {
     (op[field] ?? []).forEach((h, i) => {
-      if (!/^\*?[A-Za-z0-9]([-A-Za-z0-9.:[\]]*[A-Za-z0-9\]])?\*?$/.test(h) && h !== '*') {
+      // A suffix match `*.example.com` (any subdomain) or a prefix match `api.*`.
+      if (!/^(\*[-.]?)?[A-Za-z0-9]([-A-Za-z0-9.:[\]]*[A-Za-z0-9\]])?([-.:]?\*)?$/.test(h) && h !== '*') {
         throw configError(scope, at(`${field}[${i}]`), h, 'use a host name such as api.example.com, with an optional leading or trailing \'*\'');
       }
     });

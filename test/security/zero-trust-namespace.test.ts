@@ -695,6 +695,9 @@ describe('ZeroTrustNamespace: bad input', () => {
     expect(() => backend.allowFrom(frontend, { paths: ['/users/{*}/orders/{**}/'] })).not.toThrow();
     expect(() => backend.allowFrom(frontend, { ports: [70000] })).toThrow(/ports\[0\] got 70000: use a port from 1 to 65535/);
     expect(() => backend.allowFrom(frontend, { hosts: ['bad host'] })).toThrow(/hosts\[0\] got 'bad host'/);
+    // Istio's suffix and prefix matches: any subdomain of example.com (not evilexample.com), any api.<domain>.
+    expect(() => backend.allowFrom(frontend, { hosts: ['*.example.com', 'api.*'], methods: ['GET'] })).not.toThrow();
+    expect(() => backend.allowFrom(frontend, { hosts: ['.example.com'] })).toThrow(/hosts\[0\] got '\.example\.com'/);
   });
 
   test('a source whose lists are all empty, which istiod refuses and which must not read as anyone', () => {
