@@ -210,14 +210,16 @@ export class Source implements IAuthorizationSource {
     return this.spec.caller;
   }
 
-  /** @internal Identities named by this source (not the excluded ones). */
-  public get _identities(): IServiceIdentity[] {
-    return [...(this.spec.identities ?? [])];
-  }
-
-  /** @internal Namespaces named by this source. */
-  public get _namespaces(): string[] {
-    return [...(this.spec.namespaces ?? [])];
+  /**
+   * @internal The namespaces of the callers this source names: of its identities, its namespaces, or its principals
+   * (`<trust domain>/ns/<namespace>/sa/<account>`, a literal namespace).
+   */
+  public get _callerNamespaces(): string[] {
+    const ofPrincipals = (this.spec.principals ?? []).flatMap(p => {
+      const namespace = TRUST_DOMAIN_OF.exec(p)?.[2];
+      return namespace && !namespace.includes('*') ? [namespace] : [];
+    });
+    return [...new Set([...(this.spec.identities ?? []).map(i => i.namespace), ...(this.spec.namespaces ?? []), ...ofPrincipals])];
   }
 
   /** @internal Whether the source is the ingress gateway. */

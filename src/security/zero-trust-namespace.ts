@@ -1005,9 +1005,7 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
     }
     for (const s of sources) {
       const caller = s._caller instanceof ZeroTrustWorkload ? s._caller : undefined;
-      const callerNamespaces = caller
-        ? [caller.zeroTrustNamespace.namespaceName]
-        : [...new Set([...s._identities.map(i => i.namespace), ...s._namespaces])];
+      const callerNamespaces = caller ? [caller.zeroTrustNamespace.namespaceName] : s._callerNamespaces;
       for (const callerNamespace of callerNamespaces) {
         zt._connect({
           callerNamespace, callerWorkload: caller, destinationNamespace: zt.namespaceName, to: destination.to, ports: destination.ports,

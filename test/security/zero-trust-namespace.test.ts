@@ -965,6 +965,18 @@ describe('ZeroTrustNamespace: with the other patterns', () => {
     expect(one(m, 'Sidecar', 'default').spec.egress).toEqual([{ hosts: ['./*', 'istio-system/*', 'ledger/*'] }]);
   });
 
+  test('a caller named by its principal gets its side of the call too (Sidecar and NetworkPolicy egress)', () => {
+    const app = Testing.app();
+    const web = chart({}, 'web', app);
+    const shopChart = chart({}, 'shop', app);
+    new ZeroTrustNamespace(web, 'ZeroTrust');
+    new ZeroTrustNamespace(shopChart, 'ZeroTrust').addWorkload(deployment(shopChart, 'backend'))
+      .allowFrom(Source.principal('cluster.local/ns/web/sa/ui'), { ports: [8080] });
+    const m = synth(web);
+    expect(one(m, 'Sidecar', 'default').spec.egress).toEqual([{ hosts: ['./*', 'istio-system/*', 'shop/*'] }]);
+    expect(JSON.stringify(m.filter(o => o.kind === 'NetworkPolicy').map(o => o.spec.egress))).toContain('"kubernetes.io/metadata.name":"shop"');
+  });
+
 });
 
 describe('ZeroTrustNamespace: more refusals', () => {
