@@ -965,6 +965,17 @@ describe('ZeroTrustNamespace: with the other patterns', () => {
     expect(one(m, 'Sidecar', 'default').spec.egress).toEqual([{ hosts: ['./*', 'istio-system/*', 'ledger/*'] }]);
   });
 
+  test('a sidecar caller of a namespace whose rules a waypoint enforces is refused: the call would never pass ztunnel', () => {
+    const app = Testing.app();
+    const web = chart({}, 'web', app);
+    const shopChart = chart({}, 'shop', app);
+    const ui = new ZeroTrustNamespace(web, 'ZeroTrust').addWorkload(deployment(web, 'ui'));
+    const backend = new ZeroTrustNamespace(shopChart, 'ZeroTrust', { dataplaneMode: DataplaneMode.AMBIENT }).addWorkload(deployment(shopChart, 'backend'));
+    expect(() => backend.allowFrom(ui, { methods: ['GET'] }))
+      .toThrow(/shop\/ZeroTrust\/backend: allowFrom got 'web\/ZeroTrust\/ui': a sidecar does not send its requests through the waypoint of 'shop'/);
+    expect(byKind(synth(shopChart), 'AuthorizationPolicy').map((p: any) => p.metadata.name)).not.toContain('backend-allow-ui');
+  });
+
   test('a caller named by its principal gets its side of the call too (Sidecar and NetworkPolicy egress)', () => {
     const app = Testing.app();
     const web = chart({}, 'web', app);
