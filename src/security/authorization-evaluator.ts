@@ -252,6 +252,11 @@ interface Hop {
   readonly behindWaypoint?: string;
   /** The `when` keys the proxy matches without parsing HTTP. */
   readonly l4Keys: string[];
+  /**
+   * Whether the proxy matches the remote IP (`remoteIpBlocks`, `remote.ip`) on TCP too: Envoy does (the downstream
+   * address), ztunnel takes it for an HTTP field.
+   */
+  readonly remoteIpAtL4: boolean;
 }
 
 interface Attributes {
@@ -281,6 +286,7 @@ interface Outcome {
 
 const SECURITY_GROUP = 'security.istio.io';
 const L7_SOURCE_FIELDS = ['requestPrincipals', 'notRequestPrincipals', 'remoteIpBlocks', 'notRemoteIpBlocks'];
+const REMOTE_IP_FIELDS = ['remoteIpBlocks', 'notRemoteIpBlocks'];
 const L7_OPERATION_FIELDS = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'];
 
 /**
@@ -393,8 +399,9 @@ export class AuthorizationEvaluator {
       peer,
       workloadHop: true,
       behindWaypoint,
-      // Sidecars also read the TLS server name of a TCP connection; ztunnel reads the five L4 keys only.
-      l4Keys: enforcedBy === 'sidecar' ? [...L4_CONDITION_KEYS, 'connection.sni'] : L4_CONDITION_KEYS,
+      // Sidecars also read the TLS server name and the remote IP of a TCP connection; ztunnel reads the five L4 keys only.
+      l4Keys: enforcedBy === 'sidecar' ? [...L4_CONDITION_KEYS, 'connection.sni', 'remote.ip'] : L4_CONDITION_KEYS,
+      remoteIpAtL4: enforcedBy === 'sidecar',
     });
     if (mode === DataplaneMode.SIDECAR) return [workloadHop(caller, http, 'sidecar')];
 
@@ -420,7 +427,8 @@ export class AuthorizationEvaluator {
         l7: http,
         peer: caller,
         workloadHop: false,
-        l4Keys: [...L4_CONDITION_KEYS, 'connection.sni'],
+        l4Keys: [...L4_CONDITION_KEYS, 'connection.sni', 'remote.ip'],
+        remoteIpAtL4: true,
       },
       workloadHop(waypointPrincipal, false, 'ztunnel', `${waypoint.namespace}/${waypoint.name}`),
     ];
@@ -630,19 +638,19 @@ const none = (patterns: string[] | undefined, test: (p: string) => boolean) => p
 function matchRule(rule: any, a: Attributes, hop: Hop, allow: boolean): boolean {
   const l7 = hop.l7;
   if (!l7) {
-    const hasL7 = (rule.from ?? []).some((f: any) => L7_SOURCE_FIELDS.some(k => f.source?.[k] !== undefined))
+    const hasL7 = (rule.from ?? []).some((f: any) => L7_SOURCE_FIELDS.some(k => f.source?.[k] !== undefined && !(hop.remoteIpAtL4 && REMOTE_IP_FIELDS.includes(k))))
       || (rule.to ?? []).some((t: any) => L7_OPERATION_FIELDS.some(k => t.operation?.[k] !== undefined))
       || (rule.when ?? []).some((w: any) => !hop.l4Keys.includes(w.key));
     if (hasL7 && allow) return false;
   }
   const from: any[] | undefined = rule.from;
-  if (from && from.length && !from.some(f => matchSource(f.source ?? {}, a, l7))) return false;
+  if (from && from.length && !from.some(f => matchSource(f.source ?? {}, a, l7, l7 || hop.remoteIpAtL4))) return false;
   const to: any[] | undefined = rule.to;
   if (to && to.length && !to.some(t => matchOperation(t.operation ?? {}, a, l7))) return false;
   return (rule.when ?? []).filter((w: any) => l7 || hop.l4Keys.includes(w.key)).every((w: any) => matchCondition(w, a));
 }
 
-function matchSource(s: any, a: Attributes, l7: boolean): boolean {
+function matchSource(s: any, a: Attributes, l7: boolean, remoteIp: boolean): boolean {
   const str = (v: string) => (p: string) => matchString(p, v);
   const ip = (v: string) => (p: string) => v !== '' && ipInBlock(v, p);
   const serviceAccount = (p: string) => (p.includes('/') ? p : `${a.policyNamespace}/${p}`) === a.serviceAccount;
@@ -651,8 +659,8 @@ function matchSource(s: any, a: Attributes, l7: boolean): boolean {
     && any(s.serviceAccounts, serviceAccount) && none(s.notServiceAccounts, serviceAccount)
     && any(s.trustDomains, str(a.trustDomain)) && none(s.notTrustDomains, str(a.trustDomain))
     && any(s.ipBlocks, ip(a.ip)) && none(s.notIpBlocks, ip(a.ip))
-    && (!l7 || (any(s.requestPrincipals, str(a.requestPrincipal)) && none(s.notRequestPrincipals, str(a.requestPrincipal))
-      && any(s.remoteIpBlocks, ip(a.ip)) && none(s.notRemoteIpBlocks, ip(a.ip))));
+    && (!l7 || (any(s.requestPrincipals, str(a.requestPrincipal)) && none(s.notRequestPrincipals, str(a.requestPrincipal))))
+    && (!remoteIp || (any(s.remoteIpBlocks, ip(a.ip)) && none(s.notRemoteIpBlocks, ip(a.ip))));
 }
 
 function matchOperation(o: any, a: Attributes, l7: boolean): boolean {

@@ -315,6 +315,21 @@ describe('Istio semantics', () => {
     expect(decide([...bySni, ambient], { protocol: RequestProtocol.TCP, host: 'db.example.com' }).allowed).toBe(false);
   });
 
+  test('TCP: a sidecar matches the remote IP (the downstream address), ztunnel takes it for an HTTP field', () => {
+    const from = (ip: string) => ({ protocol: RequestProtocol.TCP, source: Caller.principal('cluster.local/ns/default/sa/sleep', { ip }) });
+    const allowOffice = [policy('office', { rules: [{ from: [{ source: { remoteIpBlocks: ['10.0.0.0/8'] } }] }] })];
+    expect(decide(allowOffice, from('10.1.2.3')).allowed).toBe(true);
+    expect(decide(allowOffice, from('192.168.0.1')).allowed).toBe(false);
+    const byCondition = [policy('office', { rules: [{ when: [{ key: 'remote.ip', values: ['10.0.0.0/8'] }] }] })];
+    expect(decide(byCondition, from('10.1.2.3')).allowed).toBe(true);
+    const denyHome = [policy('allow-all', { rules: [{}] }), policy('home', { action: 'DENY', rules: [{ from: [{ source: { remoteIpBlocks: ['192.168.0.0/16'] } }] }] })];
+    expect(decide(denyHome, from('10.1.2.3')).allowed).toBe(true);
+    expect(decide(denyHome, from('192.168.0.1')).allowed).toBe(false);
+    const ambient = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'foo', labels: { 'istio.io/dataplane-mode': 'ambient' } } };
+    expect(decide([...allowOffice, ambient], from('10.1.2.3')).allowed).toBe(false);
+    expect(decide([...denyHome, ambient], from('10.1.2.3')).allowed).toBe(false);
+  });
+
   test('dry-run policies do not decide; their decision is reported', () => {
     const decision = decide([policy('deny-all', {}, 'foo', { 'istio.io/dry-run': 'true' })], {});
     expect(decision.allowed).toBe(true);
