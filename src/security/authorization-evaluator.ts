@@ -638,7 +638,8 @@ const none = (patterns: string[] | undefined, test: (p: string) => boolean) => p
 function matchRule(rule: any, a: Attributes, hop: Hop, allow: boolean): boolean {
   const l7 = hop.l7;
   if (!l7) {
-    const hasL7 = (rule.from ?? []).some((f: any) => L7_SOURCE_FIELDS.some(k => f.source?.[k] !== undefined && !(hop.remoteIpAtL4 && REMOTE_IP_FIELDS.includes(k))))
+    const l7Source = (k: string) => !(hop.remoteIpAtL4 && REMOTE_IP_FIELDS.includes(k));
+    const hasL7 = (rule.from ?? []).some((f: any) => L7_SOURCE_FIELDS.some(k => f.source?.[k] !== undefined && l7Source(k)))
       || (rule.to ?? []).some((t: any) => L7_OPERATION_FIELDS.some(k => t.operation?.[k] !== undefined))
       || (rule.when ?? []).some((w: any) => !hop.l4Keys.includes(w.key));
     if (hasL7 && allow) return false;
