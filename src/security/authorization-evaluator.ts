@@ -132,7 +132,8 @@ export interface AuthorizationRequest {
    */
   readonly path?: string;
   /**
-   * The port the workload receives on (the container port, which is what policy `ports` match).
+   * The port the workload receives on (the container port, which is what policies on pods match; a waypoint matches
+   * the Service port that targets it).
    * @default - the Service's first target port, else the workload's only container port, else unknown
    */
   readonly port?: number;
@@ -490,7 +491,7 @@ export class AuthorizationEvaluator {
       method: request.method ?? 'GET',
       path: request.path ?? '/',
       host: request.host ?? (dest.service ? `${dest.service}.${dest.namespace}.svc.${this.clusterDomain}` : ''),
-      port: port === undefined ? '' : String(port),
+      port: this.hopPort(hop, dest, port),
       headers: Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
     };
     const policies = hop.policies.filter(p => includeDryRun || p.metadata.annotations?.[DRY_RUN_ANNOTATION] !== 'true');
@@ -558,6 +559,18 @@ export class AuthorizationEvaluator {
       return pods.length === 1 ? { ...pods[0] } : { ...selector };
     }
     throw new Error('AuthorizationEvaluator: the destination has neither service, workload nor labels: say which pods are called');
+  }
+
+  /**
+   * The port the hop's proxy matches: the container port, except at a waypoint, which serves the Service and sees its
+   * port (the first that targets the container port).
+   */
+  private hopPort(hop: Hop, dest: RequestDestination, port: number | undefined): string {
+    if (port === undefined) return '';
+    if (hop.workloadHop || !dest.service) return String(port);
+    const entry = (this.service(dest.namespace, dest.service)?.spec?.ports ?? [])
+      .find((p: any) => (typeof p.targetPort === 'number' ? p.targetPort : p.port) === port);
+    return String(entry?.port ?? port);
   }
 
   private destinationPort(request: AuthorizationRequest): number | undefined {

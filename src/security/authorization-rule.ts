@@ -403,7 +403,8 @@ export interface Operation {
    */
   readonly notPaths?: string[];
   /**
-   * Ports the workload receives on (container ports).
+   * Ports the workload receives on (container ports). A ZeroTrustWorkload's rule enforced by a waypoint gets the
+   * ports of its Service that target them, since the waypoint serves the Service.
    * @default - any port
    */
   readonly ports?: number[];

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-33';
 import { Construct, IConstruct } from 'constructs';
 import { AppScan, ScannedRule, appScan, pushTo } from '../_app-scan';
 import { configError } from '../_errors';
+import { compact } from '../_render';
 import { synthesizedSpec } from '../_spec-source';
 import { isDnsLabel, requireDnsLabel, requireInteger } from '../_validate';
 import { UniqueNames } from './_names';
@@ -544,6 +545,7 @@ export class ZeroTrustNamespace extends Construct {
       }
     }
     errors.push(...this.destinationRuleErrors(scan, mesh.clusterDomain));
+    for (const w of this.workloadList) errors.push(...w._servicePortErrors());
     const unvalidated = this.workloadList.filter(w => w._usesJwt && !w._validatesJwt);
     const requestAuthentications = () => [this.namespaceName, mesh.rootNamespace]
       .some(n => (scan.byNamespace.get(n) ?? []).some(o => o.kind === 'RequestAuthentication'));
@@ -714,6 +716,8 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
   /** @internal */
   public readonly _plaintextPorts: number[] = [];
   private readonly ingress: NetRule[] = [];
+  /** The rules at the waypoint that name ports, which the waypoint matches as the Service's. */
+  private readonly waypointPortRules: any[] = [];
   private _networkPolicy?: ApiObject;
   private _peerAuthentication?: PeerAuthentication;
 
@@ -859,9 +863,9 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
       dataplaneMode: zt.dataplaneMode,
     });
     const authorizationPolicy = this.addPolicy(AuthorizationAction.DENY, rule, `${this.name}-require-jwt`, { dryRun }, FLAT_RULE);
-    if (!ports?.length) {
+    if (!ports?.length && !placement.targets) {
       // Plaintext callers (scrapers outside the mesh) carry no JWT: the requirement skips their ports, even those
-      // declared later.
+      // declared later. Plaintext never goes through a waypoint, so a rule there has nothing to skip.
       authorizationPolicy._transformRules(rules => rules.map(r => this.skipPlaintextPorts(r)));
     }
     this._validatesJwt = true;
@@ -916,6 +920,54 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
       });
     }
     return { peerAuthentication: this._peerAuthentication, authorizationPolicy };
+  }
+
+  /** @internal Why the ports of rules at the waypoint cannot be given as the Service's, if they cannot. */
+  public _servicePortErrors(): string[] {
+    if (!this.waypointPortRules.length) return [];
+    try {
+      const ports = this.servicePorts();
+      for (const rule of this.waypointPortRules) this.toServicePorts(rule, ports);
+      return [];
+    } catch (e) {
+      return [(e as Error).message];
+    }
+  }
+
+  /** The Service ports targeting each container port, from the Service in front of the pods. */
+  private servicePorts(): Map<string, string[]> {
+    const namespace = this.zeroTrustNamespace.namespaceName;
+    const service = (appScan(this).byNamespace.get(namespace) ?? [])
+      .find(o => o.kind === 'Service' && o.apiVersion === 'v1' && o.name === this.serviceName);
+    if (!service) {
+      throw configError(this, 'serviceName', this.serviceName,
+        `rules with ports are enforced by the waypoint, which matches the Service's ports, not the pods': define Service '${this.serviceName}' in the app so the container ports map to its ports, or drop the ports`);
+    }
+    const ports = new Map<string, string[]>();
+    for (const p of synthesizedSpec(service)?.ports ?? []) {
+      const target = p.targetPort ?? p.port;
+      if (typeof target !== 'number') {
+        throw configError(this, 'serviceName', this.serviceName,
+          `Service port ${p.port} targets the named port '${target}': give its target port by number, so rules with container ports map to the Service port the waypoint matches`);
+      }
+      pushTo(ports, String(target), String(p.port));
+    }
+    return ports;
+  }
+
+  private toServicePorts(rule: any, ports: Map<string, string[]>): any {
+    const map = (field: string, list: string[] | undefined) => list?.flatMap(p => {
+      const mapped = ports.get(p);
+      if (!mapped) {
+        throw configError(this, field, Number(p), `Service '${this.serviceName}' has no port targeting container port ${p}, and the waypoint sees only the Service's ports: add one, or drop the port`);
+      }
+      return mapped;
+    });
+    if (!rule.to) return rule;
+    return {
+      ...rule,
+      to: rule.to.map((t: any) => ({ operation: compact({ ...t.operation, ports: map('ports', t.operation.ports), notPorts: map('notPorts', t.operation.notPorts) }) })),
+    };
   }
 
   private skipPlaintextPorts(rule: any): any {
@@ -990,6 +1042,15 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
       throw e;
     }
     policy._addCheckedRule(rule, rendered);
+    if (placement.targets && (rule.to ?? []).some(op => op.ports?.length || op.notPorts?.length)) {
+      // The waypoint serves the Service, and its ports are the Service's: each container port becomes the Service ports
+      // that target it (when the spec is produced, so Services defined later count).
+      this.waypointPortRules.push(rendered);
+      policy._transformRules(rules => {
+        const ports = this.servicePorts();
+        return rules.map(r => this.toServicePorts(r, ports));
+      });
+    }
     if (ruleUsesJwt(rule)) this._usesJwt = true;
     if (action === AuthorizationAction.ALLOW) this.connect(sources, rule);
     return policy;

@@ -96,6 +96,31 @@ describe('ambient mode: the waypoint cannot be bypassed', () => {
     expect(decision.reason).toMatch(/then ztunnel: ALLOW policy shop\/backend-waypoint-only rule 0 matches cluster.local\/ns\/shop\/sa\/waypoint/);
   });
 
+  test('rules with ports: the waypoint matches the Service port (80) that targets the container port (8080)', () => {
+    const s = ambientShop();
+    s.backend.allowFrom(s.frontend, { methods: ['GET'], ports: [8080] });
+    s.backend.requireJwt({ issuer: TOKEN.issuer, jwksUri: 'https://auth.example.com/jwks.json', ports: [8080] });
+    const m = synth(s.chart);
+    const policy = (name: string) => m.find(o => o.kind === 'AuthorizationPolicy' && o.metadata.name === name).spec.rules[0].to[0].operation;
+    expect(policy('backend-allow-frontend')).toEqual({ methods: ['GET'], ports: ['80'] });
+    expect(policy('backend-require-jwt').ports).toEqual(['80']);
+    const evaluator = AuthorizationEvaluator.fromManifests(m);
+    expect(evaluator.check({ source: FRONTEND, destination: TO_BACKEND, method: 'GET', port: 8080, jwt: TOKEN }).allowed).toBe(true);
+    // The JWT requirement holds: without a token the DENY matches, as it does at the waypoint.
+    expect(evaluator.check({ source: FRONTEND, destination: TO_BACKEND, method: 'GET', port: 8080 })).toEqual(expect.objectContaining({
+      allowed: false, policy: 'shop/backend-require-jwt',
+    }));
+  });
+
+  test('rules with ports need the Service in the app, with numbered target ports covering them', () => {
+    const s = ambientShop();
+    s.backend.allowFrom(s.frontend, { ports: [9090] });
+    expect(() => Testing.synth(s.chart)).toThrow(/shop\/ZeroTrust\/backend: ports got 9090: Service 'backend' has no port targeting container port 9090/);
+    const t = ambientShop();
+    t.zt.addWorkloadSelector(t.backend.selector, { name: 'orphan', serviceName: 'orphan' }).allowFrom(t.frontend, { ports: [8080] });
+    expect(() => Testing.synth(t.chart)).toThrow(/shop\/ZeroTrust\/orphan: serviceName got 'orphan': rules with ports are enforced by the waypoint, which matches the Service's ports/);
+  });
+
   test('a sidecar caller skips waypoints, so it is held to the waypoint-only rule', () => {
     // GIVEN a sidecar namespace calling into the ambient shop
     const { chart: c, backend } = ambientShop();
