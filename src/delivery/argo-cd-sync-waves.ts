@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { configError } from '../_errors';
+import { HostRouting } from '../traffic/host-routing';
 
 /** The route kinds whose targets must exist first. */
 const ROUTE_KINDS = new Set(['VirtualService', 'HTTPRoute', 'GRPCRoute', 'TCPRoute', 'TLSRoute']);
@@ -10,8 +11,8 @@ const CONTROLLER_KINDS = new Set(['argoproj.io/Rollout', 'flagger.app/Canary']);
 /** Properties of {@link ArgoCdSyncWaves}. */
 export interface ArgoCdSyncWavesProps {
   /**
-   * The wave of what routes send traffic to: every DestinationRule, and every object a route depends on
-   * (per-version Services, ReferenceGrants).
+   * The wave of what routes send traffic to: every DestinationRule, every object a route depends on (per-version
+   * Services, ReferenceGrants) and a CanaryService's version workloads.
    * @default -1
    */
   readonly routeTargets?: number;
@@ -78,7 +79,10 @@ export class ArgoCdSyncWaves extends Construct {
   private routeTargetSet(): Set<IConstruct> {
     if (!this.targets) {
       const objects = this.annotated.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject);
-      this.targets = new Set(objects.filter(o => ROUTE_KINDS.has(o.kind)).flatMap(o => o.node.dependencies));
+      // What a route depends on, and the workloads behind it: Argo CD waits for a wave to be healthy, so a new version
+      // is up before a route gives it traffic (Istio answers 503 for a subset without endpoints).
+      const backends = (o: ApiObject) => (o.node.scope instanceof HostRouting ? o.node.scope._routeBackends : []);
+      this.targets = new Set(objects.filter(o => ROUTE_KINDS.has(o.kind)).flatMap(o => [...o.node.dependencies, ...backends(o)]));
     }
     return this.targets;
   }

@@ -280,6 +280,7 @@ export class CanaryService extends Construct {
       this.waypoint.use(this.service);
     }
     this.routing = HostRouting.of(this, this.host);
+    this.routing._addRouteBackends(...Object.values(this.workloads));
     if (props.trafficApi) this.routing.useTrafficApi(this, props.trafficApi);
     this.routing.setPorts(this, ports);
     this.versionServices = {};

@@ -160,6 +160,7 @@ export class HostRouting extends Construct {
   private readonly backendRules = new Map<string, ApiObject>();
   private readonly subsetBackends = new Map<string, string>();
   private readonly routeDependencies: IConstruct[] = [];
+  private readonly backends: IConstruct[] = [];
   private trafficApi?: Contribution<TrafficApi>;
   private edgeOnly = false;
   private readonly referenceGrants = new Map<string, ApiObject>();
@@ -252,6 +253,20 @@ export class HostRouting extends Construct {
     this.revision++;
     this.routeDependencies.push(...dependencies);
     for (const route of this.routeObjects()) route.node.addDependency(...dependencies);
+  }
+
+  /**
+   * @internal Records the workloads the routes send to, for deployment tools that apply in stages (Argo CD sync
+   * waves): they should be up before a route sends them traffic. No cdk8s dependency: the objects that define them
+   * already come first.
+   */
+  public _addRouteBackends(...workloads: IConstruct[]): void {
+    this.backends.push(...workloads);
+  }
+
+  /** @internal The workloads the routes send to. */
+  public get _routeBackends(): IConstruct[] {
+    return [...this.backends];
   }
 
   /** The host's HTTPRoutes (Gateway API), one per HTTP port. */

@@ -90,7 +90,8 @@ describe('ArgoCdSyncWaves', () => {
       'Rollout/payments': '1',
       'Canary/checkout': '1',
       'Service/reviews': undefined,
-      'Deployment/reviews-v1': undefined,
+      // A version is up (Argo CD waits for a wave to be healthy) before the route gives it traffic.
+      'Deployment/reviews-v1': '-1',
       'Deployment/checkout': undefined,
     });
   });
@@ -105,6 +106,7 @@ describe('ArgoCdSyncWaves', () => {
       'Service/reviews': undefined,
       'Service/reviews-v1': '-1',
       'Service/reviews-v2': '-1',
+      'Deployment/reviews-v2': '-1',
       'DestinationRule/reviews-v1': '-1',
       'HTTPRoute/reviews': '0',
     });
