@@ -7,7 +7,7 @@ import { FaultInjection } from './fault-injection';
 import { HttpRoute, RequestPolicy, RoutePriority } from './host-routing';
 import { RetryPolicy } from './retry-policy';
 import { Host } from '../mesh/host';
-import { ServicePort } from '../mesh/service-port';
+import { PortProtocol, ServicePort } from '../mesh/service-port';
 
 /** @internal A route with who added it, its priority and, for fault routes, the fault. */
 export interface RouteEntry {
@@ -59,6 +59,13 @@ export function buildRoutingModel(scope: IConstruct, fields: Omit<RoutingModel, 
   const ordered = [...entries].sort((a, b) => a.priority - b.priority);
   const declared = ordered.find(r => r.priority === RoutePriority.DEFAULT);
   const defaultRoute = declared?.route ?? { name: 'default', destinations: [{ weight: 100 }] };
+  // Istio routes a TLS port (HTTPS included) by SNI only, with tls routes: a tcp route's weights and subsets are
+  // ignored, and every version's pods would get its connections.
+  const tls = fields.ports.find(p => p.protocol === PortProtocol.TLS || p.protocol === PortProtocol.HTTPS);
+  if (tls && subsets.size > 1 && defaultRoute.destinations.some(d => d.subset !== undefined)) {
+    throw configError(declared?.owner ?? scope, 'ports', `${tls.name} ${tls.port}`,
+      `Istio ignores weights and subsets on a TLS port (it routes TLS by SNI), so every version of ${fields.host.name} would get its connections: serve the versions on an HTTP port (the mesh encrypts it with mutual TLS), or keep one version`);
+  }
   // An edge-only host routes what its routes match and nothing else; a mesh host falls through to itself.
   if (!declared && fields.includeMesh) ordered.push({ route: defaultRoute, priority: RoutePriority.DEFAULT, owner: scope });
   const routes: ModelRoute[] = [];

@@ -96,8 +96,9 @@ function renderRoute(model: RoutingModel, entry: ModelRoute, scope: RouteScope, 
   };
   const m = withMatches(undefined);
   if (fault) {
-    // Envoy does not retry a faulted route; no retries are rendered rather than implied.
-    return [{ ...base, ...(m ? { match: m } : {}), fault: fault._render(owner, `${prop}.fault`) }];
+    // Istio documents no retries on a faulted route, but gives a route without `retries` its default policy (2
+    // attempts): they are switched off explicitly, so the test sees the fault as written.
+    return [{ ...base, ...(m ? { match: m } : {}), retries: { attempts: 0 }, fault: fault._render(owner, `${prop}.fault`) }];
   }
   const out: any[] = [];
   if (retries?._needsNonIdempotentRoute) {

@@ -79,12 +79,14 @@ export interface CanaryMirror {
 export class StickySession {
   /**
    * Pins a caller to the version that first answered it, with a cookie set on the response and matched on later
-   * requests; within the version, the same cookie hashes to one pod.
+   * requests; within the version, a second cookie Envoy sets (`<name>-pod`) pins it to one pod. (Envoy hashes a
+   * cookie's value, and every caller of a version has the same version cookie: hashing it would send them all to one
+   * pod.)
    * @param name the cookie's name
    * @param ttl how long the pin lasts
    */
   public static cookie(name: string, ttl: Duration): StickySession {
-    return new StickySession(name, ttl, LoadBalancer.consistentHashByCookie(name));
+    return new StickySession(name, ttl, LoadBalancer.consistentHashByCookie(`${name}-pod`, { ttl, path: '/' }));
   }
   /**
    * Consistent hash on a header: the same value reaches the same pod. Istio picks the version per request before
@@ -307,8 +309,9 @@ export class CanaryService extends Construct {
       }, RoutePriority.MATCHED);
     }
     if (sticky) {
-      // A caller already pinned by the cookie goes back to its version.
-      for (const v of versions) {
+      // A caller already pinned by the cookie goes back to its version, while the version has a weight: a version taken
+      // out of the split (a rollback, blue/green) gets no pinned callers either, and the split re-pins them.
+      for (const v of versions.filter(x => weights[x.name] > 0)) {
         this.routing.addRoute(this, {
           name: `sticky-${v.name}`,
           matches: [RequestMatch.cookie(sticky._cookie!, v.name)],

@@ -98,7 +98,22 @@ describe('CanaryService', () => {
     expect(http.map((r: any) => r.name)).toEqual(['sticky-v1', 'sticky-v2', 'split']);
     expect(http[0].match[0].headers.cookie.regex).toBe('^(.*?;\\s*)?reviews-version=v1(;.*)?$');
     expect(http[2].route[1].headers.response.add['set-cookie']).toBe('reviews-version=v2; Path=/; Max-Age=3600; HttpOnly');
-    expect(dr(m).spec.trafficPolicy.loadBalancer).toEqual({ consistentHash: { httpCookie: { name: 'reviews-version' } } });
+    // Within the version, a cookie of its own per caller: Envoy hashes the value, which the version cookie shares.
+    expect(dr(m).spec.trafficPolicy.loadBalancer).toEqual({ consistentHash: { httpCookie: { name: 'reviews-version-pod', path: '/', ttl: '3600s' } } });
+  });
+
+  test('versions on a TLS port are refused: Istio routes TLS by SNI and ignores the weights', () => {
+    for (const port of [ServicePort.https(8443), ServicePort.tls(9443)]) {
+      expect(() => synth({ weights: { v1: 90, v2: 10 }, ports: [port] }))
+        .toThrow(/test\/Reviews: ports got '(https 8443|tls 9443)': Istio ignores weights and subsets on a TLS port/);
+    }
+    // One version: nothing to choose.
+    expect(() => synth({ weights: { v1: 100 }, ports: [ServicePort.https(8443)] }, ['v1'])).not.toThrow();
+  });
+
+  test('sticky routes only for versions with a weight: after a rollback, pinned callers go back through the split', () => {
+    const m = synth({ weights: { v1: 100, v2: 0 }, stickySession: StickySession.cookie('rv', Duration.hours(1)) });
+    expect(vs(m).spec.http.map((r: any) => r.name)).toEqual(['sticky-v1', 'split']);
   });
 
   test('sticky by header or source IP hashes within a version', () => {

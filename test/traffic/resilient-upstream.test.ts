@@ -119,7 +119,8 @@ describe('ResilientUpstream', () => {
       match: [{ headers: { 'x-chaos': { exact: 'on' } } }],
       fault: { delay: { fixedDelay: '2s', percentage: { value: 50 } }, abort: { httpStatus: 503, percentage: { value: 10 } } },
     });
-    expect(http[0].retries).toBeUndefined();
+    // Off explicitly: a route without retries would get Istio's default policy.
+    expect(http[0].retries).toEqual({ attempts: 0 });
     expect(process.emitWarning).toHaveBeenCalledWith(expect.stringMatching(/test\/Payments: fault 'chaos' .* disables retries/));
   });
 
