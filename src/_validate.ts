@@ -39,6 +39,14 @@ export function requirePercent(scope: IConstruct, prop: string, value: number): 
   return value;
 }
 
+/** @internal Throws unless `value` is a whole percentage in [0, 100], for the CRD fields that are integers. */
+export function requireWholePercent(scope: IConstruct, prop: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > 100) {
+    throw configError(scope, prop, value, 'use a whole percentage from 0 to 100 (Istio takes an integer here)');
+  }
+  return value;
+}
+
 /** @internal Throws unless `value` is a whole number of at least `min`. */
 export function requireInteger(scope: IConstruct, prop: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) {

@@ -2,7 +2,7 @@ import { ApiObject, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import { configError } from '../_errors';
-import { requireDnsLabel, requireInteger, requirePercent, requireUnique } from '../_validate';
+import { requireDnsLabel, requireInteger, requirePercent, requireUnique, requireWholePercent } from '../_validate';
 import { HostRouting, RouteDestination, RoutePriority } from './host-routing';
 import { LoadBalancer } from './load-balancer';
 import { RequestMatch } from './request-match';
@@ -383,7 +383,7 @@ export class CanaryService extends Construct {
     const weights: { [version: string]: number } = props.weights ? { ...props.weights } : { [versions[0].name]: 100 };
     for (const [name, w] of Object.entries(weights)) {
       requireKnown('weights', name);
-      requirePercent(this, `weights.${name}`, w);
+      requireWholePercent(this, `weights.${name}`, w);
     }
     for (const v of versions) weights[v.name] = weights[v.name] ?? 0;
     const total = Object.values(weights).reduce((a, b) => a + b, 0);

@@ -17,13 +17,14 @@ export enum H2UpgradePolicy {
 }
 
 /**
- * Limits on connections and requests to each upstream host: the bulkhead that keeps one slow upstream from
- * exhausting the caller. Every field is optional; unset fields keep Envoy's defaults.
+ * Limits on connections and requests from each calling proxy to the upstream service: the bulkhead that keeps one
+ * slow upstream from exhausting the caller. Envoy counts them per upstream cluster, so over all the service's pods
+ * (per subset when a subset sets them), not per pod. Every field is optional; unset fields keep Envoy's defaults.
  * @see https://istio.io/latest/docs/reference/config/networking/destination-rule/#ConnectionPoolSettings
  */
 export interface ConnectionPool {
   /**
-   * Maximum TCP connections to a host.
+   * Maximum TCP connections to the service (all its pods), per calling proxy.
    * @default - Envoy's default (2^32-1)
    */
   readonly maxConnections?: number;
@@ -48,7 +49,7 @@ export interface ConnectionPool {
    */
   readonly maxPendingRequests?: number;
   /**
-   * Maximum concurrent requests to a host (HTTP/2 and later).
+   * Maximum concurrent requests to the service (all its pods), per calling proxy; HTTP/1.1 too.
    * @default - Envoy's default (2^32-1)
    */
   readonly maxRequests?: number;

@@ -5,7 +5,7 @@ import { appScan } from '../_app-scan';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
 import { registerSpecSource } from '../_spec-source';
-import { requirePercent } from '../_validate';
+import { requirePercent, requireWholePercent } from '../_validate';
 import { renderHttpRoute } from './_gateway-api';
 import { RouteEntry, RoutingModel, buildRoutingModel } from './_routing-model';
 import { renderVirtualService } from './_virtual-service';
@@ -370,7 +370,7 @@ export class HostRouting extends Construct {
     if (priority !== RoutePriority.DEFAULT && !(route.matches?.length)) {
       throw configError(owner, 'matches', [], 'a route ahead of the default route needs at least one match, or it hides the routes after it');
     }
-    const weights = route.destinations.map(d => requirePercent(owner, `${route.name}.weight`, d.weight));
+    const weights = route.destinations.map(d => requireWholePercent(owner, `${route.name}.weight`, d.weight));
     if (route.destinations.length === 0 || weights.reduce((a, b) => a + b, 0) !== 100) {
       throw configError(owner, `${route.name}.weights`, weights, 'the destination weights of a route must sum to 100');
     }

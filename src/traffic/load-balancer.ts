@@ -2,7 +2,7 @@ import { Duration } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
-import { requirePercent } from '../_validate';
+import { requirePercent, requireWholePercent } from '../_validate';
 
 /** Traffic from one locality spread over others by weight. */
 export interface LocalityDistribution {
@@ -119,6 +119,7 @@ export class LoadBalancer {
     }
     if (o.localityDistribute?.length) {
       for (const d of o.localityDistribute) {
+        Object.entries(d.to).forEach(([locality, w]) => requireWholePercent(scope, `${prop}.localityDistribute.to.${locality}`, w));
         const sum = Object.values(d.to).reduce((a, b) => a + b, 0);
         if (sum !== 100) throw configError(scope, `${prop}.localityDistribute`, d, 'the weights of each distribution must sum to 100');
       }

@@ -3,7 +3,7 @@ import { IConstruct } from 'constructs';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
 import { compact } from '../_render';
-import { requireInteger, requirePercent } from '../_validate';
+import { requireInteger, requireWholePercent } from '../_validate';
 
 /**
  * Circuit breaking by ejecting unhealthy hosts from the load-balancing pool.
@@ -63,7 +63,7 @@ export function renderOutlierDetection(scope: IConstruct, prop: string, od: Outl
     throw configError(scope, `${prop}.consecutive5xxErrors`, 0, 'with no gateway-error detector either, no host would ever be ejected: set consecutiveGatewayErrors, or drop outlier detection');
   }
   const duration = (v: Duration | undefined, field: string) => v === undefined ? undefined : istioDuration(scope, `${prop}.${field}`, v);
-  const percent = (v: number | undefined, field: string) => v === undefined ? undefined : requirePercent(scope, `${prop}.${field}`, v);
+  const percent = (v: number | undefined, field: string) => v === undefined ? undefined : requireWholePercent(scope, `${prop}.${field}`, v);
   return compact({
     consecutive5xxErrors: count(od.consecutive5xxErrors, 'consecutive5xxErrors'),
     consecutiveGatewayErrors: count(od.consecutiveGatewayErrors, 'consecutiveGatewayErrors'),

@@ -4,6 +4,16 @@ import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
 import { requireInteger } from '../_validate';
 
+/** The status codes Go's net/http names, the only ones istiod accepts in `retryOn`. */
+const KNOWN_STATUS_CODES = new Set([
+  100, 101, 102, 103,
+  200, 201, 202, 203, 204, 205, 206, 207, 208, 226,
+  300, 301, 302, 303, 304, 305, 307, 308,
+  400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418,
+  421, 422, 423, 424, 425, 426, 428, 429, 431, 451,
+  500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511,
+]);
+
 /**
  * A condition under which Envoy retries a request (`retryOn`).
  * @see https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/router_filter#x-envoy-retry-on
@@ -142,7 +152,9 @@ export class RetryPolicy {
     if (this.retryOn.length === 0) throw configError(scope, `${prop}.retryOn`, [], 'give at least one retry condition, or use RetryPolicy.none()');
     for (const r of this.retryOn) {
       for (const code of r.codes) {
-        if (!Number.isInteger(code) || code < 100 || code > 599) throw configError(scope, `${prop}.retryOn`, code, 'use HTTP status codes from 100 to 599');
+        if (!KNOWN_STATUS_CODES.has(code)) {
+          throw configError(scope, `${prop}.retryOn`, code, 'use a status code HTTP defines: istiod refuses others (such as 499 or 520) as retry conditions');
+        }
       }
       if (r.value === 'retriable-status-codes' && r.codes.length === 0) {
         throw configError(scope, `${prop}.retryOn`, r.value, 'give at least one status code to RetryOn.statusCodes()');

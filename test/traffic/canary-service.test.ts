@@ -102,6 +102,10 @@ describe('CanaryService', () => {
     expect(dr(m).spec.trafficPolicy.loadBalancer).toEqual({ consistentHash: { httpCookie: { name: 'reviews-version-pod', path: '/', ttl: '3600s' } } });
   });
 
+  test('weights are whole percentages: the CRD field is an integer', () => {
+    expect(() => synth({ weights: { v1: 87.5, v2: 12.5 } })).toThrow(/test\/Reviews: weights\.v1 got 87\.5: use a whole percentage from 0 to 100/);
+  });
+
   test('versions on a TLS port are refused: Istio routes TLS by SNI and ignores the weights', () => {
     for (const port of [ServicePort.https(8443), ServicePort.tls(9443)]) {
       expect(() => synth({ weights: { v1: 90, v2: 10 }, ports: [port] }))
@@ -234,7 +238,7 @@ describe('CanaryService', () => {
   describe('bad input fails with the construct path, the field and the fix, and emits nothing', () => {
     const cases: [string, Partial<CanaryServiceProps>, RegExp][] = [
       ['weights not summing to 100', { weights: { v1: 90, v2: 20 } }, /test\/Reviews: weights .*must sum to 100 \(they sum to 110\)/],
-      ['weight outside 0-100', { weights: { v1: 120, v2: -20 } }, /weights\.v1 got 120: use a percentage from 0 to 100/],
+      ['weight outside 0-100', { weights: { v1: 120, v2: -20 } }, /weights\.v1 got 120: use a whole percentage from 0 to 100/],
       ['unknown version in weights', { weights: { v1: 90, v9: 10 } }, /weights got 'v9': use one of the declared versions: v1, v2/],
       ['match to an unknown version', { matchRoutes: [{ version: 'v3', matches: [RequestMatch.pathPrefix('/')] }] }, /matchRoutes\[0\]\.version got 'v3'/],
       ['mirror to an unknown version', { mirror: { version: 'v7' } }, /mirror\.version got 'v7'/],
