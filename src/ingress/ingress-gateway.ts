@@ -144,7 +144,10 @@ interface ServedHost {
 export class IngressGateway extends Construct {
   /** The Gateway object. */
   public readonly gateway: ApiObject;
-  /** The gateway deployment it configures (Istio API). */
+  /**
+   * The gateway deployment it configures: with the Gateway API, the one Istio deploys for the Gateway (`<name>-istio`
+   * in its namespace), which `Source.ingressGateway({ gateway: workload })` admits.
+   */
   public readonly workload: GatewayWorkload;
   /** The traffic API of the gateway. */
   public readonly trafficApi: TrafficApi;
@@ -154,7 +157,6 @@ export class IngressGateway extends Construct {
 
   public constructor(scope: Construct, id: string, props: IngressGatewayProps = {}) {
     super(scope, id);
-    this.workload = props.workload ?? Mesh.of(this).ingressGateway;
     this.trafficApi = props.trafficApi ?? Mesh.of(this).trafficApi;
     const gatewayApi = this.trafficApi === TrafficApi.GATEWAY_API;
     if (gatewayApi && props.workload) {
@@ -168,6 +170,14 @@ export class IngressGateway extends Construct {
       },
       spec: Lazy.any({ produce: () => gatewayApi ? this.renderGatewayApiSpec() : this.renderSpec() }),
     });
+    if (gatewayApi && this.gateway.name.length > 57) {
+      // Istio names the Deployment and Service `<name>-istio`, which must stay a DNS label (istio#58941).
+      this.node.tryRemoveChild(this.gateway.node.id);
+      throw configError(this, 'name', this.gateway.name, 'Istio deploys a Gateway API gateway as <name>-istio, so the name has at most 57 characters: give a shorter name');
+    }
+    this.workload = gatewayApi
+      ? GatewayWorkload.forGatewayApi(this.gateway.name, this.gateway.metadata.namespace ?? Chart.of(this).namespace ?? 'default')
+      : props.workload ?? Mesh.of(this).ingressGateway;
     this.node.addValidation({ validate: () => this.hosts.length ? [] : [`${this.node.path}: the gateway serves no host: call addHost()`] });
   }
 

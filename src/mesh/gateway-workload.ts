@@ -32,6 +32,21 @@ export class GatewayWorkload {
     });
   }
 
+  /**
+   * The deployment Istio creates for a Gateway API Gateway of class `istio`: `<name>-istio` (Deployment, Service and
+   * ServiceAccount) in the Gateway's namespace, its pods labelled with the Gateway's name.
+   * @param name the Gateway's name
+   * @param namespace the Gateway's namespace
+   */
+  public static forGatewayApi(name: string, namespace: string): GatewayWorkload {
+    return new GatewayWorkload({
+      labels: { 'gateway.networking.k8s.io/gateway-name': name },
+      namespace,
+      serviceAccountName: `${name}-istio`,
+      serviceName: `${name}-istio`,
+    });
+  }
+
   /** The egress gateway of a default installation: `istio=egressgateway` in `istio-system`. */
   public static defaultEgress(): GatewayWorkload {
     return new GatewayWorkload({

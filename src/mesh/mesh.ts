@@ -127,6 +127,8 @@ export class Mesh extends Construct {
   public readonly dataplaneMode: DataplaneMode;
   /** The ingress gateway deployment. */
   public readonly ingressGateway: GatewayWorkload;
+  /** @internal Whether the ingress gateway was given, rather than the default installation's assumed. */
+  public readonly _ingressGatewayGiven: boolean;
   /** The egress gateway deployment. */
   public readonly egressGateway: GatewayWorkload;
   /** The default traffic API. */
@@ -150,6 +152,7 @@ export class Mesh extends Construct {
     this.revision = props.revision === undefined ? undefined : requireDnsLabel(this, 'revision', props.revision);
     this.dataplaneMode = props.dataplaneMode ?? DataplaneMode.SIDECAR;
     this.ingressGateway = props.ingressGateway ?? GatewayWorkload.defaultIngress();
+    this._ingressGatewayGiven = props.ingressGateway !== undefined;
     this.egressGateway = props.egressGateway ?? GatewayWorkload.defaultEgress();
     this.trafficApi = props.trafficApi ?? TrafficApi.ISTIO;
     this.istioVersion = props.istioVersion ?? '1.30';

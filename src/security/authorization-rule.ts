@@ -5,7 +5,7 @@ import { compact } from '../_render';
 import { isDnsLabel, requireInteger } from '../_validate';
 import { HTTP_METHODS, isIpOrCidr, pathProblem } from './_match';
 import { GatewayWorkload } from '../mesh/gateway-workload';
-import { Mesh } from '../mesh/mesh';
+import { Mesh, TrafficApi } from '../mesh/mesh';
 import { IServiceIdentity, ServiceIdentity, namespaceOf } from '../mesh/service-identity';
 
 /**
@@ -344,7 +344,14 @@ export class Source implements IAuthorizationSource {
   }
 
   private gateway(scope: IConstruct): GatewayWorkload {
-    return this.spec.gateway ?? Mesh.of(scope).ingressGateway;
+    if (this.spec.gateway) return this.spec.gateway;
+    const mesh = Mesh.of(scope);
+    if (mesh.trafficApi === TrafficApi.GATEWAY_API && !mesh._ingressGatewayGiven) {
+      // Istio deploys one gateway per Gateway API Gateway, with an identity of its own: the default installation's
+      // gateway is not the one that calls.
+      throw configError(scope, 'source', 'ingressGateway', 'with the Gateway API each Gateway has its own deployment: name it, Source.ingressGateway({ gateway: ingress.workload })');
+    }
+    return mesh.ingressGateway;
   }
 
   private checkPrincipal(scope: IConstruct, prop: string, principal: string, trustDomain: string, wildcardAsked: boolean): void {

@@ -1,5 +1,5 @@
 import { App, Chart, Duration, Testing } from 'cdk8s';
-import { CanaryService, GatewayWorkload, Host, IngressGateway, IngressTls, Mesh, TlsVersion, TrafficApi } from '../../src';
+import { CanaryService, GatewayWorkload, Host, IngressGateway, IngressTls, Mesh, Source, TlsVersion, TrafficApi, WorkloadSelector, ZeroTrustNamespace } from '../../src';
 import { expectValidManifests } from '../harness/validate';
 
 function setup(trafficApi: TrafficApi): { app: App; edge: Chart; gateway: IngressGateway } {
@@ -116,5 +116,40 @@ describe('IngressGateway', () => {
       expect(() => gateway.addHost('a.example.com', 'edge', IngressTls.simple(''))).toThrow(/tls\.credentialName is missing/);
       expect(() => app.synth()).toThrow(/the gateway serves no host/);
     });
+  });
+});
+
+describe('IngressGateway with the Gateway API: the deployment Istio creates for it', () => {
+  const gatewayApiChart = (mesh: any = {}) => {
+    const app = Testing.app();
+    new Mesh(app, 'Mesh', { trafficApi: TrafficApi.GATEWAY_API, ...mesh });
+    return new Chart(app, 'shop', { namespace: 'shop', disableResourceNameHashes: true });
+  };
+
+  test('its workload is <name>-istio in the Gateway\'s namespace, which authorization rules and NetworkPolicies admit', () => {
+    const c = gatewayApiChart();
+    const gw = new IngressGateway(c, 'Public', { name: 'public' });
+    gw.addHost('shop.example.com', 'shop', IngressTls.simple('shop-cert'));
+    expect(gw.workload.labels).toEqual({ 'gateway.networking.k8s.io/gateway-name': 'public' });
+    expect(gw.workload.identity.principal(c)).toBe('cluster.local/ns/shop/sa/public-istio');
+    const web = new ZeroTrustNamespace(c, 'ZeroTrust').addWorkloadSelector(WorkloadSelector.fromLabels(c, 'shop', { app: 'web' }, 'web'), { name: 'web' });
+    web.allowFrom(Source.ingressGateway({ gateway: gw.workload }), { methods: ['GET'] });
+    const m = Testing.synth(c);
+    expectValidManifests(m);
+    const policy = m.find(o => o.kind === 'AuthorizationPolicy' && o.metadata.name === 'web-allow-ingress-gateway');
+    expect(policy.spec.rules[0].from[0].source.principals).toEqual(['cluster.local/ns/shop/sa/public-istio']);
+    const np = m.find(o => o.kind === 'NetworkPolicy' && o.metadata.name === 'web-allow');
+    expect(JSON.stringify(np.spec.ingress)).toContain('"gateway.networking.k8s.io/gateway-name":"public"');
+  });
+
+  test('the default installation\'s gateway is not assumed, and a name Istio cannot suffix is refused', () => {
+    const c = gatewayApiChart();
+    const web = new ZeroTrustNamespace(c, 'ZeroTrust').addWorkloadSelector(WorkloadSelector.fromLabels(c, 'shop', { app: 'web' }, 'web'), { name: 'web' });
+    expect(() => web.allowFrom(Source.ingressGateway())).toThrow(/shop\/ZeroTrust\/web: source got 'ingressGateway': with the Gateway API each Gateway has its own deployment/);
+    // A gateway deployment given to the Mesh is the one meant.
+    const given = gatewayApiChart({ ingressGateway: GatewayWorkload.custom({ labels: { app: 'edge' }, namespace: 'edge', serviceAccountName: 'edge' }) });
+    const other = new ZeroTrustNamespace(given, 'ZeroTrust').addWorkloadSelector(WorkloadSelector.fromLabels(given, 'shop', { app: 'web' }, 'web'), { name: 'web' });
+    expect(() => other.allowFrom(Source.ingressGateway())).not.toThrow();
+    expect(() => new IngressGateway(gatewayApiChart(), 'Long', { name: 'a'.repeat(58) })).toThrow(/name got 'a{58}': Istio deploys a Gateway API gateway as <name>-istio/);
   });
 });
