@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Lazy } from 'cdk8s';
+import { ApiObject, Chart, JsonPatch, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { appSingleton } from '../_app-registry';
 import { configError } from '../_errors';
@@ -44,6 +44,18 @@ const USE_WAYPOINT_NAMESPACE_LABEL = 'istio.io/use-waypoint-namespace';
 /** Kinds whose traffic is addressed to a service, which only a service (or `all`) waypoint handles. */
 const SERVICE_KINDS = ['Service', 'ServiceEntry'];
 
+/** Kinds Istio reads the label on itself: a Namespace, services and workloads. */
+const LABELLED_KINDS = ['Namespace', 'Pod', 'WorkloadEntry', ...SERVICE_KINDS];
+
+/**
+ * Owners of a pod template whose labels always exist (they match the owner's selector): the label goes on the template,
+ * since Istio reads it on pods and a Deployment's own labels never reach them.
+ */
+const TEMPLATE_OWNERS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Rollout'];
+
+/** The waypoint each object was sent through, as `namespace/name`, to refuse a second one. */
+const usedWaypoint = new WeakMap<ApiObject, string>();
+
 /**
  * An ambient-mode waypoint proxy: a Gateway API Gateway of class `istio-waypoint` that enforces L7 routing and
  * policy for the services (or workloads) that use it. Without one, ambient mode enforces L4 only.
@@ -88,13 +100,22 @@ export class Waypoint extends Construct {
   }
 
   /**
-   * Sends the traffic of `target` (a Service, ServiceEntry, Namespace or, for workload waypoints, a pod template's
-   * owner) through this waypoint by labelling it `istio.io/use-waypoint`; an object of another namespace also gets
+   * Sends the traffic of `target` (a Service, ServiceEntry, Namespace or, for workload waypoints, a Pod, WorkloadEntry
+   * or the owner of a pod template: Deployment, StatefulSet, DaemonSet, ReplicaSet, Rollout) through this waypoint by
+   * labelling it (a template owner's pod template) `istio.io/use-waypoint`; an object of another namespace also gets
    * `istio.io/use-waypoint-namespace`, and the waypoint admits that namespace.
    */
   public use(target: ApiObject): void {
-    const existing = target.metadata.getLabel(USE_WAYPOINT_LABEL);
-    if (existing !== undefined && existing !== this.name) {
+    const templated = TEMPLATE_OWNERS.includes(target.kind);
+    if (!templated && !LABELLED_KINDS.includes(target.kind)) {
+      throw configError(this, 'target', target.node.path,
+        `Istio reads istio.io/use-waypoint on Namespaces, Services, ServiceEntries, Pods and WorkloadEntries, and on a ${target.kind} it has no effect: label its pod template yourself, or use the waypoint for its Service`);
+    }
+    const namespace = target.kind === 'Namespace' ? target.name : target.metadata.namespace ?? Chart.of(target).namespace ?? 'default';
+    const label = target.metadata.getLabel(USE_WAYPOINT_LABEL);
+    const existing = usedWaypoint.get(target)
+      ?? (label === undefined ? undefined : `${target.metadata.getLabel(USE_WAYPOINT_NAMESPACE_LABEL) ?? namespace}/${label}`);
+    if (existing !== undefined && existing !== `${this.namespace}/${this.name}`) {
       throw configError(this, 'target', target.node.path, `it already uses waypoint '${existing}'`);
     }
     // Istio ignores a waypoint for traffic it is not for, and then applies none of its routes or policies.
@@ -105,12 +126,17 @@ export class Waypoint extends Construct {
       throw configError(this, 'target', target.node.path,
         `the waypoint is for ${this.trafficFor} traffic, and Istio sends ${forServices ? 'service' : 'workload'} traffic of a ${target.kind} through ${forServices ? 'service' : 'workload'} (or all) waypoints only: use such a waypoint (trafficFor)`);
     }
-    const namespace = target.kind === 'Namespace' ? target.name : target.metadata.namespace ?? Chart.of(target).namespace ?? 'default';
-    target.metadata.addLabel(USE_WAYPOINT_LABEL, this.name);
-    if (namespace !== this.namespace) {
-      target.metadata.addLabel(USE_WAYPOINT_NAMESPACE_LABEL, this.namespace);
-      this.foreignNamespaces.add(namespace);
+    if (existing !== undefined) return;
+    usedWaypoint.set(target, `${this.namespace}/${this.name}`);
+    const labels: { [key: string]: string } = {
+      [USE_WAYPOINT_LABEL]: this.name,
+      ...(namespace !== this.namespace ? { [USE_WAYPOINT_NAMESPACE_LABEL]: this.namespace } : {}),
+    };
+    for (const [key, value] of Object.entries(labels)) {
+      if (templated) target.addJsonPatch(JsonPatch.add(`/spec/template/metadata/labels/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, value));
+      else target.metadata.addLabel(key, value);
     }
+    if (namespace !== this.namespace) this.foreignNamespaces.add(namespace);
   }
 
   /** The policy target reference of the waypoint, for AuthorizationPolicy `targetRefs`. */

@@ -360,4 +360,29 @@ describe('ambient mode', () => {
     const deployment = new ApiObject(c, 'Deployment', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'batch' } });
     expect(() => services.use(deployment)).toThrow(/the waypoint is for service traffic, and Istio sends workload traffic of a Deployment through workload \(or all\) waypoints only/);
   });
+
+  test('a workload waypoint labels the pod template, where Istio reads it (not the Deployment)', () => {
+    const c = chart({ dataplaneMode: DataplaneMode.AMBIENT });
+    const pods = new Waypoint(c, 'Pods', { name: 'pods', trafficFor: WaypointFor.WORKLOAD });
+    const batch = new kplus.Deployment(c, 'Batch', { containers: [{ image: 'batch:1', resources }], podMetadata: { labels: { app: 'batch' } } });
+    pods.use(ApiObject.of(batch));
+    const m = Testing.synth(c);
+    expectValidManifests(m);
+    const deployment = m.find(o => o.kind === 'Deployment');
+    expect(deployment.spec.template.metadata.labels['istio.io/use-waypoint']).toBe('pods');
+    expect(deployment.metadata.labels?.['istio.io/use-waypoint']).toBeUndefined();
+    // A Job's template may have no labels, and Istio reads none on the Job: refused.
+    const job = new ApiObject(c, 'Job', { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'once' } });
+    expect(() => pods.use(job)).toThrow(/test\/Pods: target got 'test\/Job': Istio reads istio\.io\/use-waypoint on Namespaces, Services, ServiceEntries, Pods and WorkloadEntries, and on a Job it has no effect/);
+  });
+
+  test('a waypoint of the same name in another namespace is another waypoint: refused for an object that uses one', () => {
+    const app = Testing.app();
+    new Mesh(app, 'Mesh', { dataplaneMode: DataplaneMode.AMBIENT });
+    const infra = new Chart(app, 'infra', { namespace: 'infra' });
+    const c = new Chart(app, 'test', { namespace: 'shop' });
+    const service = new ApiObject(c, 'Svc', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews' } });
+    new Waypoint(infra, 'Shared', { name: 'waypoint' }).use(service);
+    expect(() => new Waypoint(c, 'Own', { name: 'waypoint' }).use(service)).toThrow(/test\/Own: target got 'test\/Svc': it already uses waypoint 'infra\/waypoint'/);
+  });
 });
