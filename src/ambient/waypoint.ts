@@ -4,6 +4,7 @@ import { appSingleton } from '../_app-registry';
 import { configError } from '../_errors';
 import { requireDnsLabel } from '../_validate';
 import * as gatewayapi from '../imports/gateway-api';
+import { revisionLabel } from '../mesh/mesh';
 import { ServiceIdentity } from '../mesh/service-identity';
 
 /** Which traffic a waypoint handles (`istio.io/waypoint-for`). */
@@ -89,7 +90,7 @@ export class Waypoint extends Construct {
     this.trafficFor = props.trafficFor ?? WaypointFor.SERVICE;
     this.gateway = new ApiObject(this, 'Resource', {
       ...gatewayapi.Gateway.GVK,
-      metadata: { name: this.name, namespace: this.namespace, labels: { 'istio.io/waypoint-for': this.trafficFor } },
+      metadata: { name: this.name, namespace: this.namespace, labels: { 'istio.io/waypoint-for': this.trafficFor, ...revisionLabel(this) } },
       spec: Lazy.any({ produce: () => this.renderSpec() }),
     });
   }

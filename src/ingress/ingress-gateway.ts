@@ -6,7 +6,7 @@ import * as gatewayapi from '../imports/gateway-api';
 import * as networking from '../imports/istio-networking';
 import { GatewayWorkload } from '../mesh/gateway-workload';
 import { Host } from '../mesh/host';
-import { Mesh, TrafficApi } from '../mesh/mesh';
+import { Mesh, TrafficApi, revisionLabel } from '../mesh/mesh';
 import { HostRouting, RoutePriority } from '../traffic/host-routing';
 import { RequestMatch } from '../traffic/request-match';
 
@@ -167,6 +167,7 @@ export class IngressGateway extends Construct {
       metadata: {
         ...(props.name === undefined ? {} : { name: requireDnsLabel(this, 'name', props.name) }),
         ...(props.namespace === undefined ? {} : { namespace: requireDnsLabel(this, 'namespace', props.namespace) }),
+        ...(gatewayApi ? { labels: revisionLabel(this) } : {}),
       },
       spec: Lazy.any({ produce: () => gatewayApi ? this.renderGatewayApiSpec() : this.renderSpec() }),
     });

@@ -190,3 +190,12 @@ export class Mesh extends Construct {
     return `${group}/${group.startsWith('telemetry.') ? 'v1alpha1' : 'v1beta1'}`;
   }
 }
+
+/**
+ * @internal The control-plane revision label of a Gateway Istio deploys (a waypoint, a Gateway API gateway): only that
+ * revision's istiod provisions it; without the label, only the default revision's does.
+ */
+export function revisionLabel(scope: IConstruct): { [key: string]: string } {
+  const revision = Mesh.of(scope).revision;
+  return revision ? { 'istio.io/rev': revision } : {};
+}

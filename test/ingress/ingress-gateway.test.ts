@@ -1,5 +1,5 @@
 import { App, Chart, Duration, Testing } from 'cdk8s';
-import { CanaryService, GatewayWorkload, Host, IngressGateway, IngressTls, Mesh, Source, TlsVersion, TrafficApi, WorkloadSelector, ZeroTrustNamespace } from '../../src';
+import { CanaryService, DataplaneMode, GatewayWorkload, Host, IngressGateway, IngressTls, Mesh, Source, TlsVersion, TrafficApi, WorkloadSelector, ZeroTrustNamespace } from '../../src';
 import { expectValidManifests } from '../harness/validate';
 
 function setup(trafficApi: TrafficApi): { app: App; edge: Chart; gateway: IngressGateway } {
@@ -140,6 +140,16 @@ describe('IngressGateway with the Gateway API: the deployment Istio creates for 
     expect(policy.spec.rules[0].from[0].source.principals).toEqual(['cluster.local/ns/shop/sa/public-istio']);
     const np = m.find(o => o.kind === 'NetworkPolicy' && o.metadata.name === 'web-allow');
     expect(JSON.stringify(np.spec.ingress)).toContain('"gateway.networking.k8s.io/gateway-name":"public"');
+  });
+
+  test('a Mesh on a control-plane revision labels the gateways Istio deploys (waypoint too): only that revision provisions them', () => {
+    const c = gatewayApiChart({ revision: '1-30', dataplaneMode: DataplaneMode.AMBIENT });
+    const gw = new IngressGateway(c, 'Public', { name: 'public' });
+    gw.addHost('shop.example.com', 'shop', IngressTls.simple('shop-cert'));
+    new ZeroTrustNamespace(c, 'ZeroTrust');
+    const m = Testing.synth(c);
+    expectValidManifests(m);
+    for (const name of ['public', 'waypoint']) expect(m.find(o => o.kind === 'Gateway' && o.metadata.name === name).metadata.labels['istio.io/rev']).toBe('1-30');
   });
 
   test('the default installation\'s gateway is not assumed, and a name Istio cannot suffix is refused', () => {
