@@ -212,7 +212,7 @@ export class AllowedExternalService extends Construct {
       if (!server.gateway) {
         server.gateway = new ApiObject(this, 'Gateway', {
           ...networking.Gateway.GVK,
-          metadata: { name: `${label}-egress`, namespace: control.namespace },
+          metadata: { name: hostLabel(plan.host.name, 'egress'), namespace: control.namespace },
           spec: Lazy.any({
             produce: () => ({
               selector: { ...control.egressGateway.labels },
@@ -260,7 +260,9 @@ export class AllowedExternalService extends Construct {
 
       this.authorizationPolicy = new ApiObject(this, 'AuthorizationPolicy', {
         ...security.AuthorizationPolicy.GVK,
-        metadata: { name: `${control.namespace}-${label}`, namespace: control.egressGateway.namespace },
+        // A dot cannot be in a namespace, so namespace and host cannot run into another pair's name ('shop-api' + 'x',
+        // 'shop' + 'api-x').
+        metadata: { name: `${control.namespace}.${label}`, namespace: control.egressGateway.namespace },
         spec: allowPolicySpec({ selector: control.egressGateway.labels }, plan, passthrough
           ? { serverNames: [sniOf(plan)] }
           : { hosts: [plan.host.name, `${plan.host.name}:${appPort.port}`] }),
@@ -610,9 +612,13 @@ function checkExportTo(scope: IConstruct, prop: string, exportTo: string[], need
   exportTo.forEach((e, i) => {
     if (e !== '.' && e !== '*' && !isDnsLabel(e)) throw configError(scope, `${prop}[${i}]`, e, 'use \'.\', \'*\' or a namespace name');
   });
-  requireUnique(scope, prop, exportTo);
-  if (exportTo.includes('*')) return [...exportTo];
   const [own] = needed;
+  // As istiod validates it: '.' is the own namespace, and '*' stands alone.
+  requireUnique(scope, prop, exportTo.map(e => (e === own ? '.' : e)));
+  if (exportTo.includes('*')) {
+    if (exportTo.length > 1) throw configError(scope, prop, exportTo, 'istiod refuses \'*\' beside other values: export to \'*\' alone, or to namespaces');
+    return [...exportTo];
+  }
   const missing = [...needed].filter(n => !exportTo.includes(n) && !(n === own && exportTo.includes('.')));
   if (missing.length) {
     throw configError(scope, prop, exportTo, `also export to ${missing.map(n => (n === own ? '\'.\'' : `'${n}'`)).join(', ')}: the workloads, the egress gateway and the allowed callers must see the host`);

@@ -166,6 +166,14 @@ describe('EgressControl: direct', () => {
     const names = byKind(m, 'ServiceEntry').map(o => o.metadata.name);
     expect(names.every(n => n.length <= 63)).toBe(true);
     expect(new Set(names).size).toBe(2);
+    // The egress Gateway too: istiod refuses a Gateway whose name is not a DNS label.
+    const gateway = one(allow({ [`${'v'.repeat(60)}.example.com`]: { route: EgressRoute.viaGatewayTlsPassthrough() } }), 'Gateway');
+    expect(gateway.metadata.name.length).toBeLessThanOrEqual(63);
+  });
+
+  test('exportTo as istiod validates it: \'*\' alone, and \'.\' is the own namespace', () => {
+    expect(() => allow({ 'a.example.com': { exportTo: ['*', 'billing'] } })).toThrow(/exportTo got \["\*","billing"\]: istiod refuses '\*' beside other values/);
+    expect(() => allow({ 'a.example.com': { exportTo: ['.', 'shop'] } })).toThrow(/exportTo got 'shop': each value may appear only once|exportTo got '\.': each value may appear only once/);
   });
 });
 
@@ -259,7 +267,7 @@ describe('EgressControl: through the egress gateway', () => {
     ]);
     expect(one(m, 'ServiceEntry').spec.exportTo).toEqual(['.', 'istio-system']);
     const policy = one(m, 'AuthorizationPolicy');
-    expect(policy.metadata).toEqual({ name: 'shop-edition-cnn-com', namespace: 'istio-system' });
+    expect(policy.metadata).toEqual({ name: 'shop.edition-cnn-com', namespace: 'istio-system' });
     expect(policy.spec).toEqual({
       selector: { matchLabels: { istio: 'egressgateway' } },
       action: 'ALLOW',

@@ -20,7 +20,7 @@ describe('examples/egress', () => {
   });
 
   test('only the checkout identity reaches Stripe, through the egress gateway', () => {
-    const policy = find('AuthorizationPolicy', 'payments-api-stripe-com');
+    const policy = find('AuthorizationPolicy', 'payments.api-stripe-com');
     expect(policy.metadata.namespace).toBe('istio-system');
     expect(policy.spec.rules[0].from).toEqual([{ source: { principals: ['cluster.local/ns/payments/sa/checkout'] } }]);
   });
