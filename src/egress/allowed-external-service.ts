@@ -126,6 +126,8 @@ interface Plan {
   readonly tls?: UpstreamTls;
   readonly servingHost?: Host;
   readonly gatewayService?: string;
+  /** How the host is defined and routed (route, ports, TLS origination, resolution, endpoints), as one string. */
+  readonly upstream: string;
 }
 
 /**
@@ -469,12 +471,16 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
     }
   }
 
+  const upstream = JSON.stringify({
+    mode, servingHost: servingHost?.name, ports: ports.map(p => [p.port, p.protocol, p.targetPort]), targetPort, resolution, endpoints, addresses, tls,
+  });
   if (route.viaEgressGateway) {
+    // The gateway has one server per host, and keeps one ServiceEntry per host (the oldest, whichever namespace's) with
+    // that namespace's TLS rule: another namespace's definition would apply to this one's traffic, or the reverse.
     const server = appRegistry<GatewayServer>(control, 'EgressGatewayServer').get(gatewayServerKey(control, host));
-    const hosts = gatewayServerHosts(host, servingHost);
-    if (server && (server.passthrough !== (mode === EgressRouteMode.GATEWAY_TLS_PASSTHROUGH) || server.hosts.join() !== hosts.join())) {
+    if (server && server.upstream !== upstream) {
       throw configError(control, at('route'), mode,
-        `${server.owner.node.path} routes ${host.name} through the same egress gateway with another route or serving host, and the gateway has one server per host: route it the same way`);
+        `${server.owner.node.path} routes ${host.name} through the same egress gateway defined otherwise (route, serving host, ports, TLS origination, resolution or endpoints), and the gateway keeps one definition per host for every namespace: define it the same way`);
     }
   }
 
@@ -501,6 +507,7 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
     servingHost,
     gatewayService,
     callerNamespaces: [...new Set(callers)],
+    upstream,
   };
 }
 
@@ -508,7 +515,8 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
 interface GatewayServer {
   gateway?: ApiObject;
   readonly owner: IConstruct;
-  readonly passthrough: boolean;
+  /** How the host is defined and routed, which every namespace sharing the server must agree on. */
+  readonly upstream: string;
   /** The hosts the server serves (the host, and the serving host of a wildcard), unqualified. */
   readonly hosts: string[];
   /** The namespaces whose routes bind to it. */
@@ -527,7 +535,7 @@ function gatewayServerHosts(host: Host, servingHost: Host | undefined): string[]
 function sharedGatewayServer(control: EgressControl, plan: Plan): GatewayServer {
   return appSingleton<GatewayServer>(control, 'EgressGatewayServer', gatewayServerKey(control, plan.host), () => ({
     owner: control,
-    passthrough: plan.route._mode === EgressRouteMode.GATEWAY_TLS_PASSTHROUGH,
+    upstream: plan.upstream,
     hosts: gatewayServerHosts(plan.host, plan.servingHost),
     namespaces: [],
   }));

@@ -315,8 +315,16 @@ describe('EgressControl: through the egress gateway', () => {
     const payments = new Chart(app, 'payments', { namespace: 'payments' });
     const egress = new EgressControl(payments, 'Egress');
     expect(() => egress.allowHost('api.stripe.com', { route: EgressRoute.viaGatewayHttp(), ports: [ServicePort.http(80)] }))
-      .toThrow(/allowHost\('api\.stripe\.com'\)\.route got 'gateway-http': test\/Egress routes api\.stripe\.com through the same egress gateway with another route/);
+      .toThrow(/allowHost\('api\.stripe\.com'\)\.route got 'gateway-http': test\/Egress routes api\.stripe\.com through the same egress gateway defined otherwise/);
     expect(Testing.synth(payments).map(o => o.kind)).not.toContain('Gateway');
+  });
+
+  test('TLS origination in one namespace and plain HTTP in another: refused, since the gateway keeps one definition per host', () => {
+    const app = Testing.app();
+    new EgressControl(chart(app), 'Egress').allowHost('legacy.example.com', { route: EgressRoute.viaGatewayTlsOrigination(), ports: [ServicePort.http(80)] });
+    const payments = new EgressControl(new Chart(app, 'payments', { namespace: 'payments' }), 'Egress');
+    expect(() => payments.allowHost('legacy.example.com', { route: EgressRoute.viaGatewayHttp(), ports: [ServicePort.http(80)] }))
+      .toThrow(/routes legacy\.example\.com through the same egress gateway defined otherwise/);
   });
 
   test('TLS passthrough: routed by SNI, only the declared identities admitted', () => {
