@@ -161,6 +161,8 @@ export class AllowedExternalService extends Construct {
   public readonly _networkEgress?: NetRule;
   /** @internal The namespaces of the callers admitted to the host. */
   public readonly _callerNamespaces: string[];
+  /** @internal Ports that sidecars tell apart by number only: neither HTTP nor TLS, and the host has no addresses. */
+  public readonly _portsByNumberOnly: number[];
   private readonly egressControl: EgressControl;
   private readonly routing?: HostRouting;
 
@@ -183,6 +185,7 @@ export class AllowedExternalService extends Construct {
     }
     if (!plan.route.viaEgressGateway) this._networkEgress = directEgress(plan);
     this._callerNamespaces = plan.callerNamespaces;
+    this._portsByNumberOnly = portsByNumberOnly(plan.ports, plan.addresses);
     control._register(this);
     if (ambient) appRegistry<EgressControl>(control, 'AmbientEgressHost').set(plan.host.name, control);
 
@@ -378,6 +381,7 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
   const endpoints = props.endpoints ?? [];
   const addresses = props.addresses ?? [];
   validateResolution(control, at, host, resolution, endpoints, addresses, ports);
+  control._checkPortsByNumberOnly(at('ports'), host.name, portsByNumberOnly(ports, addresses));
 
   let targetPort: number | undefined;
   let tls: UpstreamTls | undefined;
@@ -480,7 +484,8 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
     const server = appRegistry<GatewayServer>(control, 'EgressGatewayServer').get(gatewayServerKey(control, host));
     if (server && server.upstream !== upstream) {
       throw configError(control, at('route'), mode,
-        `${server.owner.node.path} routes ${host.name} through the same egress gateway defined otherwise (route, serving host, ports, TLS origination, resolution or endpoints), and the gateway keeps one definition per host for every namespace: define it the same way`);
+        `${server.owner.node.path} routes ${host.name} through the same egress gateway defined otherwise (route, serving host, ports, TLS origination, `
+        + 'resolution or endpoints), and the gateway keeps one definition per host for every namespace: define it the same way');
     }
   }
 
@@ -579,7 +584,7 @@ function validateResolution(
   }
   // Without addresses, a port that is neither HTTP nor TLS is told apart by its number only, and with NONE the proxy
   // forwards it to whatever IP the caller dialled: REGISTRY_ONLY would then admit every destination on that port.
-  const opaque = ports.filter(p => !p.isHttp && p.protocol !== PortProtocol.TLS && p.protocol !== PortProtocol.HTTPS);
+  const opaque = ports.filter(isOpaque);
   if (resolution === ServiceEntryResolution.NONE && addresses.length === 0 && opaque.length > 0) {
     throw configError(scope, at('resolution'), resolution,
       `port ${opaque[0].port} (${opaque[0].protocol}) would be forwarded to any IP address the caller dials, so every destination on it would be allowed: give the host's addresses, or use DNS (or STATIC) resolution`);
@@ -632,4 +637,13 @@ function checkExportTo(scope: IConstruct, prop: string, exportTo: string[], need
     throw configError(scope, prop, exportTo, `also export to ${missing.map(n => (n === own ? '\'.\'' : `'${n}'`)).join(', ')}: the workloads, the egress gateway and the allowed callers must see the host`);
   }
   return [...exportTo];
+}
+
+function isOpaque(port: ServicePort): boolean {
+  return !port.isHttp && port.protocol !== PortProtocol.TLS && port.protocol !== PortProtocol.HTTPS;
+}
+
+/** The ports a sidecar tells apart by number only (it binds them on 0.0.0.0 when the host has no addresses). */
+function portsByNumberOnly(ports: ServicePort[], addresses: string[]): number[] {
+  return addresses.length ? [] : ports.filter(isOpaque).map(p => p.port);
 }

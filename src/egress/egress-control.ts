@@ -192,6 +192,21 @@ export class EgressControl extends Construct {
     if (existing) throw configError(this, 'host', host, `${existing.node.path} already allows it: allow each host once, with all its ports`);
   }
 
+  /**
+   * @internal Throws when another host already takes one of `ports` by number only: a sidecar has one listener per such
+   * port (0.0.0.0:<port>), and only one host's filter chain wins, so one host's connections would go to the other.
+   */
+  public _checkPortsByNumberOnly(prop: string, host: string, ports: number[]): void {
+    if (this.dataplaneMode !== DataplaneMode.SIDECAR) return;
+    for (const port of ports) {
+      const other = this.services.find(s => s.host.name !== host && s._portsByNumberOnly.includes(port));
+      if (other) {
+        throw configError(this, prop, port,
+          `${other.node.path} takes port ${port} too, and without addresses sidecars tell such hosts apart by port only (one would get both hosts' connections): give each host its addresses, or use TLS or HTTP`);
+      }
+    }
+  }
+
   /** @internal */
   public _register(service: AllowedExternalService): void {
     this._requireNew(service.host.name);

@@ -171,6 +171,18 @@ describe('EgressControl: direct', () => {
     expect(gateway.metadata.name.length).toBeLessThanOrEqual(63);
   });
 
+  test('two hosts on one TCP port without addresses: refused, since a sidecar tells them apart by port only', () => {
+    expect(() => allow({ 'db1.example.com': { ports: [ServicePort.tcp(5432)] }, 'db2.example.com': { ports: [ServicePort.tcp(5432)] } }))
+      .toThrow(/allowHost\('db2\.example\.com'\)\.ports got 5432: test\/Egress\/db1\.example\.com takes port 5432 too/);
+    // With addresses each gets a listener of its own; TLS and HTTP are told apart by SNI and Host.
+    expect(() => allow({
+      'db1.example.com': { ports: [ServicePort.tcp(5432)], addresses: ['10.1.0.1'] },
+      'db2.example.com': { ports: [ServicePort.tcp(5432)], addresses: ['10.1.0.2'] },
+      'a.example.com': { ports: [ServicePort.https(443)] },
+      'b.example.com': { ports: [ServicePort.https(443)] },
+    })).not.toThrow();
+  });
+
   test('exportTo as istiod validates it: \'*\' alone, and \'.\' is the own namespace', () => {
     expect(() => allow({ 'a.example.com': { exportTo: ['*', 'billing'] } })).toThrow(/exportTo got \["\*","billing"\]: istiod refuses '\*' beside other values/);
     expect(() => allow({ 'a.example.com': { exportTo: ['.', 'shop'] } })).toThrow(/exportTo got 'shop': each value may appear only once|exportTo got '\.': each value may appear only once/);
