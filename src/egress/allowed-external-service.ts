@@ -476,7 +476,14 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
   }
 
   const upstream = JSON.stringify({
-    mode, servingHost: servingHost?.name, ports: ports.map(p => [p.port, p.protocol, p.targetPort]), targetPort, resolution, endpoints, addresses, tls,
+    mode,
+    servingHost: servingHost?.name,
+    ports: ports.map(p => [p.port, p.protocol, p.targetPort]),
+    targetPort,
+    resolution,
+    endpoints,
+    addresses,
+    tls,
   });
   if (route.viaEgressGateway) {
     // The gateway has one server per host, and keeps one ServiceEntry per host (the oldest, whichever namespace's) with
