@@ -203,6 +203,16 @@ export class IngressGateway extends Construct {
         throw configError(this, 'tls.minProtocolVersion', tls._minProtocolVersion, 'the Gateway API has no field for the minimum TLS version: use the Istio traffic API');
       }
     }
+    if (this.trafficApi === TrafficApi.GATEWAY_API) {
+      // The CRDs' limits: 64 listeners per Gateway, 16 hostnames per HTTPRoute (the redirect route lists every
+      // redirected host).
+      const listeners = this.hosts.reduce((n, h) => n + (h.tls.httpsRedirect ? 2 : 1), 0) + (tls.httpsRedirect ? 2 : 1);
+      const redirected = this.hosts.filter(h => h.tls.httpsRedirect).length + (tls.httpsRedirect ? 1 : 0);
+      if (listeners > 64 || redirected > 16) {
+        throw configError(this, 'host', host,
+          'a Gateway API Gateway takes at most 64 listeners (a redirected HTTPS host takes 2) and its redirect route 16 hosts: serve more hosts from another IngressGateway');
+      }
+    }
     this.hosts.push({ host, routeNamespace: requireDnsLabel(this, 'routeNamespace', routeNamespace), tls });
     if (tls.httpsRedirect && this.trafficApi === TrafficApi.GATEWAY_API) this.ensureRedirectRoute();
   }

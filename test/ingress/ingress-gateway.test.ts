@@ -152,6 +152,16 @@ describe('IngressGateway with the Gateway API: the deployment Istio creates for 
     for (const name of ['public', 'waypoint']) expect(m.find(o => o.kind === 'Gateway' && o.metadata.name === name).metadata.labels['istio.io/rev']).toBe('1-30');
   });
 
+  test('the CRDs\' limits: 64 listeners, 16 redirected hosts', () => {
+    const gw = new IngressGateway(gatewayApiChart(), 'Public', { name: 'public' });
+    for (let i = 0; i < 16; i++) gw.addHost(`h${i}.example.com`, 'shop', IngressTls.simple(`c${i}`));
+    expect(() => gw.addHost('h16.example.com', 'shop', IngressTls.simple('c16')))
+      .toThrow(/shop\/Public: host got 'h16\.example\.com': a Gateway API Gateway takes at most 64 listeners .* and its redirect route 16 hosts/);
+    const plain = new IngressGateway(gatewayApiChart(), 'Plain', { name: 'plain' });
+    for (let i = 0; i < 64; i++) plain.addHost(`p${i}.example.com`, 'shop', IngressTls.none());
+    expect(() => plain.addHost('p64.example.com', 'shop', IngressTls.none())).toThrow(/at most 64 listeners/);
+  });
+
   test('the default installation\'s gateway is not assumed, and a name Istio cannot suffix is refused', () => {
     const c = gatewayApiChart();
     const web = new ZeroTrustNamespace(c, 'ZeroTrust').addWorkloadSelector(WorkloadSelector.fromLabels(c, 'shop', { app: 'web' }, 'web'), { name: 'web' });
