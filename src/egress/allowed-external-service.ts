@@ -503,6 +503,15 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
   const exportTo = props.exportTo === undefined
     ? [...needed].map(n => (n === control.namespace ? '.' : n))
     : checkExportTo(control, at('exportTo'), props.exportTo, needed);
+  if (route.viaEgressGateway && props.exportTo !== undefined) {
+    // Other namespaces would take the route to the gateway's subset without its DestinationRule (exported to '.' only),
+    // and the gateway admits none of their callers.
+    const wider = exportTo.filter(e => e !== '.' && !needed.has(e));
+    if (wider.length) {
+      throw configError(control, at('exportTo'), wider,
+        `through the egress gateway the host serves namespace '${control.namespace}' only (the gateway's namespace sees it too): allow it in the other namespaces' EgressControls instead`);
+    }
+  }
 
   return {
     host,

@@ -183,6 +183,11 @@ describe('EgressControl: direct', () => {
     })).not.toThrow();
   });
 
+  test('exportTo wider than the namespace for a host through the egress gateway is refused: other namespaces lack its subset', () => {
+    expect(() => allow({ 'api.stripe.com': { route: EgressRoute.viaGatewayTlsPassthrough(), exportTo: ['*'] } }))
+      .toThrow(/allowHost\('api\.stripe\.com'\)\.exportTo got \["\*"\]: through the egress gateway the host serves namespace 'shop' only/);
+  });
+
   test('exportTo as istiod validates it: \'*\' alone, and \'.\' is the own namespace', () => {
     expect(() => allow({ 'a.example.com': { exportTo: ['*', 'billing'] } })).toThrow(/exportTo got \["\*","billing"\]: istiod refuses '\*' beside other values/);
     expect(() => allow({ 'a.example.com': { exportTo: ['.', 'shop'] } })).toThrow(/exportTo got 'shop': each value may appear only once|exportTo got '\.': each value may appear only once/);
