@@ -2,6 +2,7 @@
 // versions, the routes between them, gateways and the hosts they expose, external hosts and how egress reaches
 // them, and who may call whom. MeshDiagram and TrafficPlan render it; nothing here depends on constructs.
 import { flattenLists } from '../analysis/_resource';
+import { compare as compareRanks, rank as gatewayApiRank } from '../traffic/_gateway-api-order';
 
 /** @internal A gateway deployment: how Gateways select it and who it runs as. */
 export interface GatewayInfo {
@@ -296,7 +297,8 @@ function describeGatewayApiMatch(m: any): string {
   // A path without a type is a PathPrefix (the CRD's default); headers and query parameters default to Exact.
   const value = (x: any, type: string = x.type ?? 'Exact') => (type === 'RegularExpression' ? `~ ${x.value}` : type === 'PathPrefix' ? `^= ${x.value}` : `= ${x.value}`);
   if (m.path) parts.push(`path ${value(m.path, m.path.type ?? 'PathPrefix')}`);
-  if (m.method) parts.push(`method = ${m.method}`);
+  if (typeof m.method === 'string') parts.push(`method = ${m.method}`);
+  else if (m.method) parts.push(`grpc ${[m.method.service, m.method.method].filter(x => x).join('/')}${m.method.type === 'RegularExpression' ? ' (regex)' : ''}`);
   for (const h of m.headers ?? []) parts.push(`header ${String(h.name).toLowerCase()} ${value(h)}`);
   for (const q of m.queryParams ?? []) parts.push(`query ${q.name} ${value(q)}`);
   return parts.join(' & ');
@@ -353,8 +355,16 @@ export function buildMeshModel(manifests: any[], options: ModelOptions,
       destinationRules: [],
     });
   }
-  for (const [versionKey, parentKey] of [...versionServiceOf].sort()) {
-    const parent = services.get(parentKey)!;
+  // A version of a version (a canary of v2) belongs to the service at the root of the chain.
+  const rootServiceOf = (key: string): string => {
+    let root = versionServiceOf.get(key) ?? key;
+    for (let hops = 0; versionServiceOf.has(root) && hops < versionServiceOf.size; hops++) root = versionServiceOf.get(root)!;
+    return root;
+  };
+  for (const versionKey of [...versionServiceOf.keys()].sort()) {
+    const parentKey = rootServiceOf(versionKey);
+    const parent = services.get(parentKey);
+    if (!parent) continue;
     const vs = serviceByKey.get(versionKey)!;
     const labels = { ...(vs.spec?.selector ?? {}) };
     (parent.versions as ModelVersion[]).push({
@@ -500,9 +510,11 @@ export function buildMeshModel(manifests: any[], options: ModelOptions,
     const routes: ModelRoute[] = [];
     for (const protocol of ['http', 'tls', 'tcp']) {
       for (const r of vs.spec?.[protocol] ?? []) {
+        // Weights are relative, and a lone destination takes everything whatever its weight.
+        const total = (r.route ?? []).reduce((sum: number, d: any) => sum + (d.weight ?? 0), 0);
         const destinations: ModelDestination[] = (r.route ?? []).map((d: any) => ({
           target: targetOf(d.destination?.host, d.destination?.subset, context),
-          weight: d.weight ?? (r.route.length === 1 ? 100 : 0),
+          weight: r.route.length === 1 ? 100 : total ? Math.round(((d.weight ?? 0) / total) * 10000) / 100 : 0,
           port: d.destination?.port?.number,
           serverName: d.destination?.subset ? subsetServerNames.get(`${d.destination.host} ${d.destination.subset}`) : undefined,
         }));
@@ -518,12 +530,15 @@ export function buildMeshModel(manifests: any[], options: ModelOptions,
         ];
         const details: string[] = [];
         if (r.timeout) details.push(`timeout ${r.timeout}`);
-        if (r.retries) {
-          details.push(r.retries.attempts === 0 ? 'no retries'
-            : `retries ${r.retries.attempts ?? 2}${r.retries.perTryTimeout ? ` × ${r.retries.perTryTimeout}` : ''}${r.retries.retryOn ? ` on ${r.retries.retryOn}` : ''}`);
+        if (protocol === 'http' && r.route?.length) {
+          // As istiod converts them: no retries block is the mesh default (2 attempts), attempts unset or 0 is none.
+          if (!r.retries) details.push('retries 2 (Istio\'s default)');
+          else if (!(r.retries.attempts > 0)) details.push('no retries');
+          else details.push(`retries ${r.retries.attempts}${r.retries.perTryTimeout ? ` × ${r.retries.perTryTimeout}` : ''}${r.retries.retryOn ? ` on ${r.retries.retryOn}` : ''}`);
         }
-        if (r.fault?.delay) details.push(`fault: delay ${r.fault.delay.fixedDelay} for ${r.fault.delay.percentage?.value ?? 100}%`);
-        if (r.fault?.abort) details.push(`fault: abort ${r.fault.abort.httpStatus ?? r.fault.abort.grpcStatus} for ${r.fault.abort.percentage?.value ?? 100}%`);
+        // A fault without a percentage is injected into no request (istio#36303).
+        if (r.fault?.delay) details.push(`fault: delay ${r.fault.delay.fixedDelay} for ${r.fault.delay.percentage?.value ?? r.fault.delay.percent ?? 0}%`);
+        if (r.fault?.abort) details.push(`fault: abort ${r.fault.abort.httpStatus ?? r.fault.abort.grpcStatus} for ${r.fault.abort.percentage?.value ?? 0}%`);
         if (r.redirect) details.push(`redirect to ${[r.redirect.authority, r.redirect.uri].filter(x => x).join('') || 'another location'}`);
         if (r.rewrite) details.push(`rewrite ${[r.rewrite.authority, r.rewrite.uri].filter(x => x).join(' ')}`.trim());
         if (r.directResponse) details.push(`direct response ${r.directResponse.status}`);
@@ -568,17 +583,30 @@ export function buildMeshModel(manifests: any[], options: ModelOptions,
     }
     const backendTarget = (b: any): string => {
       const key = `${b.namespace ?? context}/${b.name}`;
-      const parent = versionServiceOf.get(key);
-      if (parent) return services.get(parent)!.versions.find(v => v.backendService === b.name)!.key;
+      const version = versionServiceOf.has(key) ? services.get(rootServiceOf(key))?.versions.find(v => v.backendService === b.name) : undefined;
+      if (version) return version.key;
       if ((b.kind ?? 'Service') === 'Service') return services.get(key)?.key ?? `host:${b.name}`;
       return b.kind === 'Hostname' || b.group === 'networking.istio.io' ? targetOf(b.name, undefined, context) : `host:${b.name}`;
     };
-    const routes: ModelRoute[] = (r.spec?.rules ?? []).map((rule: any) => {
+    // Istio splits rules into one route per match and sorts them by its own precedence; listing order breaks ties.
+    const split = (r.spec?.rules ?? []).flatMap((rule: any) => (rule.matches?.length ? rule.matches : [undefined])
+      .map((m: any) => ({ rule: m ? { ...rule, matches: [m] } : rule, rank: m ? gatewayApiRank(m) : undefined })));
+    const indexed = split.map((x: any, i: number) => ({ ...x, i }));
+    // (gRPC methods rank as exact paths; a GRPCRoute keeps its order here.)
+    const ordered = r.kind === 'GRPCRoute' ? indexed : indexed.sort((a: any, b: any) =>
+      (a.rank === undefined ? (b.rank === undefined ? a.i - b.i : 1) : b.rank === undefined ? -1 : -compareRanks(a.rank, b.rank) || a.i - b.i));
+    const routes: ModelRoute[] = ordered.map(({ rule }: any) => {
       const backends: any[] = rule.backendRefs ?? [];
       const total = backends.reduce((sum, b) => sum + (b.weight ?? 1), 0);
       const details: string[] = [];
-      if (rule.timeouts?.request) details.push(`timeout ${rule.timeouts.request}`);
-      if (rule.retry) details.push(`retries ${rule.retry.attempts ?? '?'}${rule.retry.codes ? ` on ${rule.retry.codes.join(',')}` : ''}`);
+      // As istiod converts them: backendRequest is the per-try timeout with retries, else the timeout; retry defaults to 2.
+      const backendRequest = rule.timeouts?.backendRequest;
+      if (rule.timeouts?.request || (backendRequest && !rule.retry)) details.push(`timeout ${rule.retry ? rule.timeouts.request : backendRequest ?? rule.timeouts.request}`);
+      if (rule.retry) {
+        const attempts = rule.retry.attempts ?? 2;
+        details.push(attempts === 0 ? 'no retries'
+          : `retries ${attempts}${backendRequest ? ` × ${backendRequest}` : ''}${rule.retry.codes ? ` on ${rule.retry.codes.join(',')}` : ''}`);
+      }
       for (const f of rule.filters ?? []) if (f.type !== 'RequestMirror') details.push(`filter ${f.type}`);
       return {
         name: rule.name,

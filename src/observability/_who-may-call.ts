@@ -263,7 +263,8 @@ export function whoMayCall(model: Omit<MeshModel, 'allowances'>, objects: any[],
       const perWorkload = workloads.map(w => {
         const check = (request: Probe['request']) => {
           const { _ip, ...rest } = request as any;
-          const destination = { namespace: w.namespace, service: s.name, workload: w.name };
+          // By labels: the evaluator knows the kinds with pod templates, and a bare Pod is a workload too.
+          const destination = { namespace: w.namespace, service: s.name, labels: w.labels };
           return evaluator.check({ ...rest, source: evaluatorCaller(caller, _ip), destination });
         };
         const granted: { conditions: string[]; policy?: string; request: Probe['request']; operation: any }[] = [];

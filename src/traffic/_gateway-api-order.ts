@@ -22,12 +22,14 @@ function pathOf(m: any): { type: string; value: string } {
   return path.type === 'PathPrefix' && path.value !== '/' ? { type: path.type, value: path.value.replace(/\/$/, '') } : path;
 }
 
-function rank(m: any): number[] {
+/** @internal How Istio ranks a Gateway API match (higher first): path kind and length, method, headers, query parameters. */
+export function rank(m: any): number[] {
   const path = pathOf(m);
   return [path.type === 'Exact' ? 1 : 0, path.value.length, m.method ? 1 : 0, m.headers?.length ?? 0, m.queryParams?.length ?? 0];
 }
 
-function compare(a: number[], b: number[]): number {
+/** @internal Orders two ranks: positive when `a` ranks higher. */
+export function compare(a: number[], b: number[]): number {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
   return 0;
 }

@@ -33,8 +33,9 @@ describe('TrafficPlan', () => {
     expect(orders).toContain('Host `orders.shop.svc.cluster.local` · ports http 8080 · DestinationRule shop/orders: outlierDetection.');
     expect(row(orders, 'v2')).toEqual(['v2', 'Deployment orders-v2 ×1', 'ghcr.io/acme/orders:v2', 'orders', '']);
     expect(orders).toContain('Routes of VirtualService shop/orders (mesh):');
-    expect(row(orders, '1')).toEqual(['1', 'beta', 'header x-beta = 1<br>or cookie beta = yes', 'shop/orders v2 100%', '', '']);
-    expect(row(orders, '2')).toEqual(['2', 'split', 'every request', 'shop/orders v1 80%<br>shop/orders v2 20%', 'shop/orders v3 5%', 'timeout 3s']);
+    // A route without retries gets Istio's default policy, and the plan says so.
+    expect(row(orders, '1')).toEqual(['1', 'beta', 'header x-beta = 1<br>or cookie beta = yes', 'shop/orders v2 100%', '', 'retries 2 (Istio\'s default)']);
+    expect(row(orders, '2')).toEqual(['2', 'split', 'every request', 'shop/orders v1 80%<br>shop/orders v2 20%', 'shop/orders v3 5%', 'timeout 3s<br>retries 2 (Istio\'s default)']);
   });
 
   test('exposure through gateways', () => {
@@ -173,7 +174,8 @@ describe('TrafficPlan', () => {
     expect(row(routes, '1')).toEqual(['1', 'rich',
       'path ^= /v1 & method = GET & authority ~ api\\..* & scheme = https & no header x-debug present & query beta = 1 & port 8080'
       + ' & source app=web & source namespace web',
-      'a/api 100%', '', 'no retries<br>fault: delay 2s for 10%<br>fault: abort 503 for 100%']);
+      // An abort without a percentage aborts no request (istio#36303).
+      'a/api 100%', '', 'no retries<br>fault: delay 2s for 10%<br>fault: abort 503 for 0%']);
     expect(row(routes, '2').slice(1)).toEqual(['old', 'path = /old', '-', '', 'redirect to /new']);
     expect(row(routes, '3').slice(1)).toEqual(['gone', 'path = /gone', '-', '', 'direct response 410']);
     expect(row(routes, '4').slice(1)).toEqual(['team', 'path ^= /team', '-', '', 'rewrite /<br>delegate to a/team-routes']);
@@ -224,7 +226,7 @@ describe('TrafficPlan', () => {
       resources: { cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) } },
     });
     const md = TrafficPlan.fromApp(app, { title: 'Reviews' }).toMarkdown();
-    expect(md).toContain('| 1 | split | every request | shop/reviews v1 95%<br>shop/reviews v2 5% |  |  |');
+    expect(md).toContain('| 1 | split | every request | shop/reviews v1 95%<br>shop/reviews v2 5% |  | retries 2 (Istio\'s default) |');
     expect(md).toContain('## Analysis findings\n\nNo findings.');
   });
 
@@ -253,5 +255,73 @@ describe('TrafficPlan', () => {
     for (const se of manifests.filter(m => m.kind === 'ServiceEntry')) {
       for (const host of se.spec.hosts) expect(md).toContain(`| ${host} |`);
     }
+  });
+});
+
+describe('TrafficPlan: as Istio reads the routes', () => {
+  test('VirtualService weights are relative, a lone destination takes everything', () => {
+    const vs = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'r', namespace: 'a' },
+      spec: {
+        hosts: ['api'],
+        http: [
+          { name: 'h', match: [{ headers: { x: { exact: '1' } } }], route: [{ destination: { host: 'api' }, weight: 50 }] },
+          { name: 'split', route: [{ destination: { host: 'api', subset: 'v1' }, weight: 1 }, { destination: { host: 'api', subset: 'v2' }, weight: 3 }] },
+        ],
+      },
+    };
+    const routes = section(TrafficPlan.fromManifests([service('a', 'api', { app: 'api' }), vs]).toMarkdown(), '### a/api');
+    expect(row(routes, '1')[3]).toBe('a/api 100%');
+    expect(row(routes, '2')[3]).toBe('a/api 25%<br>a/api 75%');
+  });
+
+  test('HTTPRoute rules in Istio\'s order (longest prefix first), gRPC methods spelled out, versions of versions and bare Pods', () => {
+    const m = [
+      service('shop', 'ratings', { app: 'ratings' }), deployment('shop', 'ratings', { app: 'ratings' }, 'ratings'),
+      service('shop', 'ratings-v2', { app: 'ratings', version: 'v2' }), service('shop', 'ratings-v2-canary', { app: 'ratings', version: 'v2', track: 'canary' }),
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'ratings', namespace: 'shop' },
+        spec: {
+          parentRefs: [{ group: '', kind: 'Service', name: 'ratings' }],
+          rules: [
+            { matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'ratings', port: 8080 }] },
+            { matches: [{ path: { type: 'PathPrefix', value: '/api' } }], backendRefs: [{ name: 'ratings-v2', port: 8080 }] },
+          ],
+        },
+      },
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'canary', namespace: 'shop' },
+        spec: {
+          parentRefs: [{ group: '', kind: 'Service', name: 'ratings-v2' }],
+          rules: [
+            { backendRefs: [{ name: 'ratings-v2-canary', port: 8080 }] },
+          ],
+        },
+      },
+      service('shop', 'grpc', { app: 'grpc' }),
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'grpc', namespace: 'shop', labels: { app: 'grpc' } }, spec: { containers: [{ name: 'c', image: 'grpc:1' }] } },
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'GRPCRoute',
+        metadata: { name: 'grpc', namespace: 'shop' },
+        spec: {
+          parentRefs: [{ group: '', kind: 'Service', name: 'grpc' }],
+          rules: [
+            { matches: [{ method: { service: 'shop.Cart', method: 'Add' } }], backendRefs: [{ name: 'grpc', port: 8080 }] },
+          ],
+        },
+      },
+    ];
+    const md = TrafficPlan.fromManifests(m, { analyze: false }).toMarkdown();
+    const ratings = section(md, '### shop/ratings');
+    expect(row(ratings, '1')[2]).toBe('path ^= /api');
+    expect(row(ratings, '2')[2]).toBe('path ^= /');
+    expect(section(md, '### shop/grpc').join('\n')).toContain('grpc shop.Cart/Add');
   });
 });
