@@ -456,7 +456,7 @@ export function buildMeshModel(manifests: any[], options: ModelOptions,
   for (const g of objects.filter(o => isKind(o, 'gateway.networking.k8s.io', 'Gateway'))) {
     const cls = String(g.spec?.gatewayClassName ?? 'istio');
     const role = cls.includes('waypoint') ? 'waypoint' : 'gateway';
-    const node = gatewayNode(`gw:${ref(g)}`, g.metadata.name, ns(g), role, role === 'waypoint' ? 'waypoint' : `gateway class ${cls}`, `${options.trustDomain}/ns/${ns(g)}/sa/${g.metadata.name}-${cls}`);
+    const node = gatewayNode(`gw:${ref(g)}`, g.metadata.name, ns(g), role, role === 'waypoint' ? 'waypoint' : `gateway class ${cls}`, `${options.trustDomain}/ns/${ns(g)}/sa/${gatewayServiceAccount(g, cls)}`);
     node.objects.add(`Gateway ${ref(g)} (${cls})`);
     for (const l of g.spec?.listeners ?? []) node.servers.add(`${l.protocol ?? '?'} ${l.port ?? '?'}: ${l.hostname ?? '*'}`);
     gatewayApiNode.set(ref(g), node.key);
@@ -725,4 +725,13 @@ function mirrorBackends(rule: any): any[] {
       _percent: f.requestMirror.percent
         ?? (f.requestMirror.fraction ? (100 * f.requestMirror.fraction.numerator) / (f.requestMirror.fraction.denominator ?? 100) : 100),
     }));
+}
+
+/**
+ * The ServiceAccount Istio's deployment controller gives a Gateway API Gateway: the annotation's, else `<name>-<class>`,
+ * or the name alone for waypoints (their class turns the suffix off).
+ */
+function gatewayServiceAccount(g: any, cls: string): string {
+  const name = g.metadata.name;
+  return g.metadata?.annotations?.['gateway.istio.io/service-account'] ?? (cls === 'istio-waypoint' ? name : `${name}-${cls}`);
 }

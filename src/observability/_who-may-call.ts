@@ -243,12 +243,14 @@ export function whoMayCall(model: Omit<MeshModel, 'allowances'>, objects: any[],
     const workloads = s.workloads.length ? s.workloads : s.versions.flatMap(v => v.workloads);
     if (!workloads.length) continue;
     const namespaces = new Set([s.namespace, root]);
-    for (const o of objects) {
-      if (o.kind === 'Service' && o.metadata?.name === s.name && (o.metadata?.namespace ?? 'default') === s.namespace) {
-        const waypointNs = o.metadata?.labels?.['istio.io/use-waypoint-namespace'];
-        if (waypointNs) namespaces.add(waypointNs);
-      }
-    }
+    // The waypoint's namespace, as the evaluator finds the waypoint: the Service's labels, else its Namespace's.
+    const labelsOf = (o: any) => o?.metadata?.labels ?? {};
+    const serviceObject = objects.find(o => o.kind === 'Service' && o.metadata?.name === s.name && (o.metadata?.namespace ?? 'default') === s.namespace);
+    const namespaceObject = objects.find(o => o.kind === 'Namespace' && o.metadata?.name === s.namespace);
+    const waypointNs = labelsOf(serviceObject)['istio.io/use-waypoint'] !== undefined
+      ? labelsOf(serviceObject)['istio.io/use-waypoint-namespace']
+      : labelsOf(namespaceObject)['istio.io/use-waypoint-namespace'];
+    if (waypointNs) namespaces.add(waypointNs);
     const inScope = (o: any) => namespaces.has(o.metadata?.namespace ?? 'default');
     const candidates = policies.filter(inScope);
     const issuers: JwtIssuer[] = objects.filter(o => o.kind === 'RequestAuthentication' && inScope(o))

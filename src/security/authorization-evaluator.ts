@@ -589,11 +589,12 @@ export class AuthorizationEvaluator {
 
   /** The waypoint a Service's traffic goes through (`istio.io/use-waypoint` on the Service, else its namespace). */
   private waypointOf(namespace: string, service: string): { name: string; namespace: string } | undefined {
-    const svc = this.service(namespace, service);
-    const label = svc?.metadata.labels?.['istio.io/use-waypoint'] ?? this.namespace(namespace)?.metadata.labels?.['istio.io/use-waypoint'];
+    // The Service's labels, else its Namespace's: the waypoint's namespace comes with the name that chose it.
+    const svcLabels = this.service(namespace, service)?.metadata.labels ?? {};
+    const labels = svcLabels['istio.io/use-waypoint'] !== undefined ? svcLabels : this.namespace(namespace)?.metadata.labels ?? {};
+    const label = labels['istio.io/use-waypoint'];
     if (!label || label === 'none') return undefined;
-    const other = svc?.metadata.labels?.['istio.io/use-waypoint-namespace'] ?? this.namespace(namespace)?.metadata.labels?.['istio.io/use-waypoint-namespace'];
-    return { name: label, namespace: other ?? namespace };
+    return { name: label, namespace: labels['istio.io/use-waypoint-namespace'] ?? namespace };
   }
 
   private ingressUsesWaypoint(namespace: string, service: string): boolean {

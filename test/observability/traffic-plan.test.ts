@@ -325,3 +325,20 @@ describe('TrafficPlan: as Istio reads the routes', () => {
     expect(section(md, '### shop/grpc').join('\n')).toContain('grpc shop.Cart/Add');
   });
 });
+
+test('who may call: a waypoint of another namespace chosen by the Namespace\'s labels enforces the rules (ServiceAccount named after it)', () => {
+  const m = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'istio.io/dataplane-mode': 'ambient', 'istio.io/use-waypoint': 'wp', 'istio.io/use-waypoint-namespace': 'infra' } } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'front', labels: { 'istio.io/dataplane-mode': 'ambient' } } },
+    service('shop', 'reviews', { app: 'reviews' }), deployment('shop', 'reviews', { app: 'reviews' }, 'reviews'), deployment('front', 'frontend', { app: 'frontend' }, 'frontend'),
+    { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'wp', namespace: 'infra' }, spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] } },
+    policy('infra', 'reviews-api', {
+      targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'wp' }],
+      rules: [{ from: [{ source: { principals: ['cluster.local/ns/front/sa/frontend'] } }], to: [{ operation: { paths: ['/api/*'] } }] }],
+    }),
+  ];
+  const matrix = section(TrafficPlan.fromManifests(m, { analyze: false }).toMarkdown(), '## Who may call whom');
+  expect(row(matrix, 'front/frontend (sa frontend)')).toEqual(['front/frontend (sa frontend)', '⚠️ 1']);
+  expect(matrix).toContain('1. front/frontend (sa frontend) → shop/reviews: /api/* (infra/reviews-api)');
+  expect(row(matrix, 'infra/wp (sa wp)')).toBeDefined();
+});
