@@ -1,8 +1,8 @@
 // Ambient mode analyzers: L7 policies and routes that need a waypoint to take effect.
-import { USE_WAYPOINT, namespaceInAmbient, waypointExists, waypointOf } from './_ambient';
+import { USE_WAYPOINT, namespaceInAmbient, waypointExists, waypointOf, workloadInAmbient } from './_ambient';
 import { Analyzer, AnalyzerContext } from './_analyzer';
 import { serviceOfHost } from './_hosts';
-import { KIND, Resource, entries, list } from './_resource';
+import { KIND, Resource, entries, list, stringMap } from './_resource';
 
 /** The L7 attributes an authorization policy uses: only a waypoint (or sidecar) can evaluate them. */
 function l7Attributes(policy: Resource): string[] {
@@ -51,6 +51,10 @@ export const ambientWaypointAnalyzer: Analyzer = {
       const l7 = l7Attributes(policy);
       if (l7.length === 0) continue;
       const refs = [policy.spec.targetRef, ...list(policy.spec.targetRefs)].filter(Boolean);
+      // Workloads that keep a sidecar in an ambient namespace enforce L7 rules themselves.
+      const selector = policy.spec.selector ? stringMap(policy.spec.selector.matchLabels) : undefined;
+      const selected = refs.length ? [] : ctx.index.workloads.select(selector, policy.namespace);
+      if (selected.length && !selected.some(w => workloadInAmbient(ctx.index, w))) continue;
       if (refs.length === 0) {
         ctx.report('AmbientL7PolicyWithoutWaypoint', policy,
           `The policy uses L7 attributes (${l7.join(', ')}) but binds to ambient workloads with ${policy.spec.selector ? 'a selector' : 'no targetRefs'}: `

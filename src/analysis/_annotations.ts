@@ -16,6 +16,8 @@ export const ANNOTATIONS = new Map<string, AnnotationDefinition>([
   def('alpha.istio.io/canonical-serviceaccounts', ['Service'], true),
   def('alpha.istio.io/kubernetes-serviceaccounts', ['Service'], true),
   def('ambient.istio.io/bypass-inbound-capture', POD),
+  // Istio 1.25: istio-cni reads it to switch DNS capture off per pod.
+  def('ambient.istio.io/dns-capture', POD),
   def('ambient.istio.io/redirection', POD),
   def('ambient.istio.io/waypoint-inbound-binding', ['GatewayClass', 'Gateway']),
   def('galley.istio.io/analyze-suppress', ['Any']),

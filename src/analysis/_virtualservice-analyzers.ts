@@ -542,11 +542,16 @@ function checkRegex(ctx: AnalyzerContext, vs: Resource, field: string, regex: un
 /** Why a pattern is not valid RE2, or undefined when it is. */
 export function re2Problem(pattern: string): string | undefined {
   if (pattern === '') return 'empty pattern';
-  if (/\(\?<?[=!]/.test(pattern)) return 'lookaround assertions are not supported by RE2';
-  if (/\(\?>/.test(pattern)) return 'atomic groups are not supported by RE2';
-  if (/(^|[^\\])(\\\\)*\\[1-9]/.test(pattern)) return 'backreferences are not supported by RE2';
+  // The syntax checks read the pattern without escapes and character classes, where those characters are literal.
+  const bare = pattern.replace(/\\./g, 'x').replace(/\[\^?\]?(\\.|[^\]])*\]/g, 'x');
+  if (/\(\?<?[=!]/.test(bare)) return 'lookaround assertions are not supported by RE2';
+  if (/\(\?>/.test(bare)) return 'atomic groups are not supported by RE2';
+  // RE2 reads \1 to \7 followed by an octal digit as an octal code, and refuses them alone (a backreference), and \8, \9.
+  for (const m of pattern.matchAll(/\\(.)(?=(.?))/g)) {
+    if (/[89]/.test(m[1]) || (/[1-7]/.test(m[1]) && !/[0-7]/.test(m[2]))) return 'backreferences are not supported by RE2';
+  }
   if (/\\k</.test(pattern)) return 'named backreferences are not supported by RE2';
-  if (/[*+?}]\+/.test(pattern.replace(/\\./g, ''))) return 'possessive quantifiers are not supported by RE2';
+  if (/[*+?}]\+/.test(bare)) return 'possessive quantifiers are not supported by RE2';
   // RE2 syntax JavaScript lacks, rewritten to an equivalent before JavaScript checks the rest.
   const js = pattern
     .replace(/\\Q(.*?)(\\E|$)/g, (_m, lit: string) => lit.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))

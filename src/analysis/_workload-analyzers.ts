@@ -2,6 +2,7 @@
 // port names, workloads behind several Services, and the UID reserved for the proxy.
 import { Analyzer, AnalyzerContext } from './_analyzer';
 import { ANNOTATIONS, ANNOTATION_VALIDATION, DEPRECATION_ADVICE, isIstioAnnotation } from './_annotations';
+import { sidecarInjected } from './_injection';
 import { IGNORED_NAMESPACES, KIND, Labels, PROXY_CONTAINER, Resource, WORKLOAD_TEMPLATE_KINDS, Workload, hasProxy, list, stringMap } from './_resource';
 import { ResourceIndex } from './_resource-index';
 
@@ -213,15 +214,6 @@ function servicesByWorkload(index: ResourceIndex): Map<Workload, Resource[]> {
   });
 }
 
-/** Whether a workload gets a sidecar; undefined when nothing in the manifests says. */
-function workloadInMesh(ctx: AnalyzerContext, w: Workload): boolean | undefined {
-  if (hasProxy(w.podSpec)) return true;
-  const explicit = w.labels[INJECT] ?? w.annotations[INJECT];
-  if (explicit !== undefined) return explicit === 'true';
-  const ns = ctx.index.namespace(w.namespace);
-  if (ns) return ns.labels[INJECTION_LABEL] === 'enabled';
-  return undefined;
-}
 
 /** IST0116, IST0137: workloads behind several Services that disagree on a port's protocol or number. */
 export const serviceAssociationAnalyzer: Analyzer = {
@@ -232,7 +224,7 @@ export const serviceAssociationAnalyzer: Analyzer = {
     let assumed = 0;
     for (const w of ctx.index.workloads.all) {
       if (w.isPod || w.resource.labels['gateway.istio.io/managed'] === 'istio.io-mesh-controller') continue;
-      const inMesh = workloadInMesh(ctx, w);
+      const inMesh = sidecarInjected(ctx.index, w);
       if (inMesh === false || (inMesh === undefined && ctx.settings.complete)) continue;
       if (inMesh === undefined) assumed++;
       const matching = services.get(w) ?? [];

@@ -83,7 +83,9 @@ describe('cdk8s-istio.RegexAnalyzer (CIS0002)', () => {
     expect(findings([route(match)], 'cdk8s-istio.RegexAnalyzer')).toEqual([expect.stringMatching(message)]);
   });
 
-  test.each([['^/api/(v1|v2)/.*$'], ['(?i)^/API'], ['(?P<version>v[0-9]+)'], ['\\Q/a.b\\E.*'], ['[[:alpha:]]+\\z']])('%s is valid RE2', regex => {
+  test.each([['^/api/(v1|v2)/.*$'], ['(?i)^/API'], ['(?P<version>v[0-9]+)'], ['\\Q/a.b\\E.*'], ['[[:alpha:]]+\\z'],
+    // Literal characters: in a class, escaped, or an octal code.
+    ['^[0-9*+]+$'], ['^\\(?=$'], ['a\\12b']])('%s is valid RE2', regex => {
     expect(findings([route({ uri: { regex } })], 'cdk8s-istio.RegexAnalyzer')).toEqual([]);
   });
 });
@@ -345,5 +347,35 @@ describe("as Istio's analyzers decide", () => {
       .toEqual(['IST0123 Namespace b', 'IST0103 Pod b/web']);
     expect(findings([ns('c', { 'istio.io/rev': 'canary' }), bare('c')], 'injection.Analyzer')).toEqual([]);
     expect(findings([ns('d', { 'istio-injection': 'disabled', 'istio.io/rev': 'canary' }), bare('d')], 'injection.Analyzer')).toEqual([]);
+  });
+});
+
+describe("as Istio's analyzers decide (security)", () => {
+  test('source namespaces: the root namespace exists, and other apps\' namespaces are not checked unless the manifests are complete', () => {
+    const policy = ap('p', 'shop', { rules: [{ from: [{ source: { namespaces: ['istio-system', 'frontend'] } }] }] });
+    const manifests = [ns('shop', { 'istio-injection': 'enabled' }), deploy('reviews', 'shop'), svc('reviews', 'shop'), policy];
+    expect(findings(manifests, 'authz.AuthorizationPoliciesAnalyzer')).toEqual([]);
+    expect(findings(manifests, 'authz.AuthorizationPoliciesAnalyzer', { inputsAreComplete: true }))
+      .toEqual([expect.stringMatching(/^IST0101 AuthorizationPolicy shop\/p: Referenced namespace not found: "frontend"/)]);
+  });
+
+  test('principals of the gateways Istio deploys for Gateway API Gateways exist (waypoints as <name>, others as <name>-<class>)', () => {
+    const gw = (name: string, cls: string) => ({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name, namespace: 'shop' }, spec: { gatewayClassName: cls, listeners: [] } });
+    const policy = ap('p', 'shop', { rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/waypoint', 'cluster.local/ns/shop/sa/web-istio'] } }] }] });
+    expect(findings([ns('shop'), deploy('reviews', 'shop'), gw('waypoint', 'istio-waypoint'), gw('web', 'istio'), policy], 'cdk8s-istio.PrincipalAnalyzer')).toEqual([]);
+  });
+
+  test('an L7 policy on a workload that keeps a sidecar in an ambient namespace is enforced by the sidecar (no CIS0003)', () => {
+    const legacy = deploy('legacy', 'shop');
+    legacy.spec.template.metadata.labels = { 'app': 'legacy', 'sidecar.istio.io/inject': 'true' };
+    const policy = ap('p', 'shop', { selector: { matchLabels: { app: 'legacy' } }, rules: [{ to: [{ operation: { methods: ['GET'] } }] }] });
+    expect(findings([ns('shop', { 'istio.io/dataplane-mode': 'ambient' }), legacy, policy], 'cdk8s-istio.AmbientWaypointAnalyzer')).toEqual([]);
+  });
+
+  test('workloads of a namespace injected by revision are in the mesh (no IST0127)', () => {
+    const policy = ap('p', 'shop', { selector: { matchLabels: { app: 'reviews' } }, rules: [{}] });
+    expect(findings([ns('shop', { 'istio.io/rev': 'stable' }), deploy('reviews', 'shop'), policy], 'authz.AuthorizationPoliciesAnalyzer')).toEqual([]);
+    expect(findings([ns('shop', { 'istio.io/rev': 'stable', 'istio-injection': 'disabled' }), deploy('reviews', 'shop'), policy], 'authz.AuthorizationPoliciesAnalyzer'))
+      .toEqual([expect.stringMatching(/^IST0127/)]);
   });
 });
