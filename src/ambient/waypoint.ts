@@ -4,7 +4,7 @@ import { appSingleton } from '../_app-registry';
 import { configError } from '../_errors';
 import { requireDnsLabel } from '../_validate';
 import * as gatewayapi from '../imports/gateway-api';
-import { revisionLabel } from '../mesh/mesh';
+import { requireIstio, revisionLabel } from '../mesh/mesh';
 import { ServiceIdentity } from '../mesh/service-identity';
 
 /** Which traffic a waypoint handles (`istio.io/waypoint-for`). */
@@ -85,6 +85,7 @@ export class Waypoint extends Construct {
 
   public constructor(scope: Construct, id: string, props: WaypointProps = {}) {
     super(scope, id);
+    requireIstio(this, 'scope', 22, 'a waypoint (istio.io/use-waypoint)');
     this.name = requireDnsLabel(this, 'name', props.name ?? 'waypoint');
     this.namespace = requireDnsLabel(this, 'namespace', props.namespace ?? Chart.of(this).namespace ?? 'default');
     this.trafficFor = props.trafficFor ?? WaypointFor.SERVICE;

@@ -24,7 +24,7 @@ export interface TlsOriginationOptions {
    * The file of CA certificates, in the originating proxy, the server certificate is verified against: a private
    * CA mounted into it, or the proxy image's system bundle (`/etc/ssl/certs/ca-certificates.crt`) named
    * explicitly, which keeps `istioctl analyze` from reporting IST0128.
-   * @default - the proxy's system CA bundle (Istio 1.20+ verifies against it when none is set)
+   * @default - the proxy's system CA bundle (Istio 1.21+ verifies against it when none is set; before, the bundle is named)
    */
   readonly caCertificates?: string;
 }

@@ -161,6 +161,10 @@ export class Mesh extends Construct {
       throw configError(this, 'istioVersion', this.istioVersion, 'use a supported Istio version as major.minor, 1.18 or later');
     }
     this.gatewayApiChannel = props.gatewayApiChannel ?? GatewayApiChannel.STANDARD;
+    if (this.dataplaneMode === DataplaneMode.AMBIENT && Number(version[1]) < 22) {
+      // Ambient before 1.22 had another waypoint model (no istio.io/use-waypoint, no policy targetRefs).
+      throw configError(this, 'dataplaneMode', this.istioVersion, 'ambient mode as this library builds it (waypoints, targetRefs) needs Istio 1.22 or later: upgrade, or use sidecars');
+    }
     Object.defineProperty(scope, MESH, { value: this, enumerable: false });
     if (this.istioApiVersion('networking.istio.io/v1') !== 'networking.istio.io/v1') {
       // Older meshes: every Istio object under this scope is emitted at the version they serve.
@@ -198,4 +202,15 @@ export class Mesh extends Construct {
 export function revisionLabel(scope: IConstruct): { [key: string]: string } {
   const revision = Mesh.of(scope).revision;
   return revision ? { 'istio.io/rev': revision } : {};
+}
+
+/**
+ * @internal Throws unless the Mesh's Istio version has `feature` (from 1.`minor`): what an older Istio lacks is refused at
+ * synth, never emitted for it to refuse or ignore.
+ */
+export function requireIstio(scope: IConstruct, prop: string, minor: number, feature: string): void {
+  const version = Mesh.of(scope).istioVersion;
+  if (Number(version.split('.')[1]) < minor) {
+    throw configError(scope, prop, version, `${feature} needs Istio 1.${minor} or later: upgrade (Mesh istioVersion), or do without it`);
+  }
 }

@@ -7,7 +7,7 @@ import { compact } from '../_render';
 import { isDnsSubdomain, requireDnsLabel, requirePercent } from '../_validate';
 import { requireCelExpression } from './_cel';
 import * as telemetry from '../imports/istio-telemetry';
-import { Mesh } from '../mesh/mesh';
+import { Mesh, requireIstio } from '../mesh/mesh';
 import { WorkloadSelector } from '../mesh/workload-selector';
 
 /**
@@ -112,6 +112,7 @@ export class TelemetryScope {
     if (this._selector) return { selector: { matchLabels: this._selector.labels } };
     if (this._gateway !== undefined) {
       if (!isDnsSubdomain(this._gateway)) throw configError(scope, 'scope.gateway', this._gateway, 'name a Gateway API Gateway in the Telemetry\'s namespace');
+      requireIstio(scope, 'scope.gateway', 22, 'targetRefs');
       return { targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: this._gateway }] };
     }
     return {};

@@ -5,7 +5,7 @@ import { requireDnsLabel } from '../_validate';
 import { AuthorizationRule, renderRule, ruleNeedsL7 } from './authorization-rule';
 import * as security from '../imports/istio-security';
 import { namespaceDataplane } from '../mesh/_namespace-dataplane';
-import { DataplaneMode, Mesh } from '../mesh/mesh';
+import { DataplaneMode, Mesh, requireIstio } from '../mesh/mesh';
 import { WorkloadSelector } from '../mesh/workload-selector';
 
 /**
@@ -158,6 +158,8 @@ export class AuthorizationPolicy extends Construct {
     }
     this.selector = props.selector;
     this.targets = [...(props.targets ?? [])];
+    if (this.targets.length) requireIstio(this, 'targets', 22, 'targetRefs');
+    if (this.targets.some(t => t.kind === 'ServiceEntry')) requireIstio(this, 'targets', 24, 'a ServiceEntry as a policy target');
     this.provider = props.provider;
     this.dryRun = props.dryRun ?? false;
     this.namespace = requireDnsLabel(this, 'namespace', props.namespace ?? this.selector?.namespace ?? Chart.of(this).namespace ?? 'default');

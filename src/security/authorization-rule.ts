@@ -3,9 +3,9 @@ import { IConstruct } from 'constructs';
 import { configError } from '../_errors';
 import { compact } from '../_render';
 import { isDnsLabel, requireInteger } from '../_validate';
-import { HTTP_METHODS, isIpOrCidr, pathProblem } from './_match';
+import { HTTP_METHODS, isIpOrCidr, isPathTemplate, pathProblem } from './_match';
 import { GatewayWorkload } from '../mesh/gateway-workload';
-import { Mesh, TrafficApi } from '../mesh/mesh';
+import { Mesh, TrafficApi, requireIstio } from '../mesh/mesh';
 import { IServiceIdentity, ServiceIdentity, namespaceOf } from '../mesh/service-identity';
 
 /**
@@ -464,6 +464,7 @@ export function renderOperation(scope: IConstruct, prefix: string, op: Operation
     (op[field] ?? []).forEach((p, i) => {
       const problem = pathProblem(p);
       if (problem) throw configError(scope, at(`${field}[${i}]`), p, problem);
+      if (isPathTemplate(p)) requireIstio(scope, at(`${field}[${i}]`), 22, 'a path template ({*}, {**})');
     });
   }
   for (const field of ['ports', 'notPorts'] as const) {

@@ -7,7 +7,7 @@ import { requireDnsLabel } from '../_validate';
 import { PolicyTarget } from './authorization-policy';
 import * as security from '../imports/istio-security';
 import { namespaceDataplane } from '../mesh/_namespace-dataplane';
-import { DataplaneMode } from '../mesh/mesh';
+import { DataplaneMode, requireIstio } from '../mesh/mesh';
 import { WorkloadSelector } from '../mesh/workload-selector';
 
 /** A header a JWT is read from. */
@@ -138,6 +138,7 @@ export class RequestAuthentication extends Construct {
     super(scope, id);
     const selector = props.selector;
     const targets = [...(props.targets ?? [])];
+    if (targets.length) requireIstio(this, 'targets', 22, 'targetRefs');
     this.namespace = requireDnsLabel(this, 'namespace', props.namespace ?? selector?.namespace ?? Chart.of(this).namespace ?? 'default');
     if (props.name !== undefined) requireDnsLabel(this, 'name', props.name);
     if (selector && targets.length) throw configError(this, 'targets', targets.map(t => `${t.kind}/${t.name}`), 'set either a selector or targets, not both');
@@ -214,6 +215,8 @@ export function renderIssuer(scope: IConstruct, prop: string, issuer: JwtIssuer)
     if (!c.claim) throw configError(scope, `${prop}.outputClaimToHeaders[${i}].claim`, c.claim, 'name the claim');
   });
   const list = <T>(values: T[] | undefined) => (values && values.length ? [...values] : undefined);
+  if (issuer.fromCookies?.length) requireIstio(scope, `${prop}.fromCookies`, 21, 'a JWT from a cookie');
+  if (issuer.timeout) requireIstio(scope, `${prop}.timeout`, 22, 'a JWKS fetch timeout');
   return compact({
     issuer: issuer.issuer,
     jwksUri: issuer.jwksUri,

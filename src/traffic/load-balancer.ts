@@ -3,6 +3,7 @@ import { IConstruct } from 'constructs';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
 import { requirePercent, requireWholePercent } from '../_validate';
+import { requireIstio } from '../mesh/mesh';
 
 /** Traffic from one locality spread over others by weight. */
 export interface LocalityDistribution {
@@ -134,6 +135,7 @@ export class LoadBalancer {
     }
     if (o.warmup) {
       if (!this.supportsWarmup) throw configError(scope, `${prop}.warmup`, lb.simple ?? 'consistentHash', 'warmup works only with round robin and least request');
+      requireIstio(scope, `${prop}.warmup`, 24, 'load-balancer warmup');
       lb.warmup = { duration: istioDuration(scope, `${prop}.warmup`, o.warmup) };
       if (o.warmupMinimumPercent !== undefined) lb.warmup.minimumPercent = requirePercent(scope, `${prop}.warmupMinimumPercent`, o.warmupMinimumPercent);
     }

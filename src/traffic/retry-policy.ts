@@ -3,6 +3,7 @@ import { IConstruct } from 'constructs';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
 import { requireInteger } from '../_validate';
+import { requireIstio } from '../mesh/mesh';
 
 /** The status codes Go's net/http names, the only ones istiod accepts in `retryOn`. */
 const KNOWN_STATUS_CODES = new Set([
@@ -144,6 +145,7 @@ export class RetryPolicy {
    */
   public _validate(scope: IConstruct, prop: string, timeout?: Duration): void {
     if (this._isMeshDefault) return;
+    if (this.retryOn.includes(RetryOn.RESET_BEFORE_REQUEST)) requireIstio(scope, `${prop}.retryOn`, 23, 'retrying on reset-before-request');
     requireInteger(scope, `${prop}.attempts`, this.attempts, 0);
     if (this.attempts > 10) throw configError(scope, `${prop}.attempts`, this.attempts, 'use at most 10 retries; more multiplies load on an upstream that is already failing');
     if (this.attempts === 0) return;

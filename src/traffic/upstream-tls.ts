@@ -1,6 +1,10 @@
 import { IConstruct } from 'constructs';
 import { configError } from '../_errors';
 import { compact } from '../_render';
+import { Mesh } from '../mesh/mesh';
+
+/** The proxy image's system CA bundle. */
+const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
 /** Properties of TLS the client proxy originates with its own certificate settings. */
 export interface OriginateTlsOptions {
@@ -23,7 +27,7 @@ export interface OriginateTlsOptions {
    * The file of CA certificates, in the client proxy, the server certificate is verified against: a private CA
    * mounted into it, or the proxy image's system bundle (`/etc/ssl/certs/ca-certificates.crt`) named explicitly,
    * which keeps `istioctl analyze` from reporting IST0128.
-   * @default - the CA of `credentialName`, else the proxy's system CA bundle (Istio 1.20+ verifies against it)
+   * @default - the CA of `credentialName`, else the proxy's system CA bundle (Istio 1.21+ verifies against it; before, the bundle is named here)
    */
   readonly caCertificates?: string;
 }
@@ -89,7 +93,10 @@ export class UpstreamTls {
     const sni = this.options.sni ?? (host && !host.startsWith('*') ? host : undefined);
     // Verify the server's name: without subjectAltNames a valid certificate for any name would be accepted.
     const subjectAltNames = this.options.subjectAltNames ?? (sni ? [sni] : undefined);
-    const { credentialName, caCertificates } = this.options;
+    const { credentialName } = this.options;
+    // Before 1.21 Istio verified the server's certificate only against a CA given here (VERIFY_CERT_AT_CLIENT).
+    const caCertificates = this.options.caCertificates
+      ?? (this.mode === 'SIMPLE' && !credentialName && Number(Mesh.of(scope).istioVersion.split('.')[1]) < 21 ? SYSTEM_CA_BUNDLE : undefined);
     return compact({ mode: this.mode, sni, subjectAltNames, credentialName, caCertificates });
   }
 }

@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-33';
 import {
   CanaryService, CanaryServiceProps, DataplaneMode, FaultInjection, GatewayApiChannel, Host, IngressGateway, IngressTls, Mesh, MeshProps,
   RequestMatch, ResilientUpstream, RetryOn, RetryPolicy, ServicePort, StickySession, StringMatch, TlsVersion, TrafficApi,
-  Waypoint, WaypointFor,
+  Waypoint, WaypointFor, AuthorizationAction, AuthorizationPolicy, PolicyTarget, LoadBalancer, RequestAuthentication, UpstreamTls,
 } from '../../src';
 import { expectValidManifests, validateManifests } from '../harness/validate';
 
@@ -299,6 +299,35 @@ describe('version-aware emission', () => {
 
   test('an unsupported version is refused', () => {
     expect(() => new Mesh(new App(), 'Mesh', { istioVersion: '1.5' })).toThrow(/istioVersion got '1.5'/);
+  });
+
+  describe('features an older Istio lacks are refused, not emitted', () => {
+    const at = (istioVersion: string) => chart({ istioVersion });
+    test('ambient mode and waypoints before 1.22', () => {
+      expect(() => new Mesh(new App(), 'Mesh', { istioVersion: '1.21', dataplaneMode: DataplaneMode.AMBIENT }))
+        .toThrow(/dataplaneMode got '1\.21': ambient mode as this library builds it .* needs Istio 1\.22 or later/);
+      expect(() => new Waypoint(at('1.21'), 'W')).toThrow(/test\/W: scope got '1\.21': a waypoint \(istio\.io\/use-waypoint\) needs Istio 1\.22 or later/);
+    });
+    test('policy targetRefs before 1.22, a ServiceEntry target before 1.24', () => {
+      expect(() => new AuthorizationPolicy(at('1.21'), 'P', { targets: [PolicyTarget.gateway('gw')] })).toThrow(/targets got '1\.21': targetRefs needs Istio 1\.22/);
+      expect(() => new AuthorizationPolicy(at('1.23'), 'P', { targets: [PolicyTarget.serviceEntry('se')] })).toThrow(/a ServiceEntry as a policy target needs Istio 1\.24/);
+    });
+    test('path templates before 1.22, reset-before-request retries before 1.23, warmup before 1.24, JWT cookies before 1.21', () => {
+      expect(() => new AuthorizationPolicy(at('1.21'), 'P', { action: AuthorizationAction.DENY, rules: [{ to: [{ paths: ['/api/{*}'] }] }] })).toThrow(/a path template \(\{\*\}, \{\*\*\}\) needs Istio 1\.22/);
+      const retries = RetryPolicy.of({ attempts: 1, perTryTimeout: Duration.seconds(1), retryOn: [RetryOn.RESET_BEFORE_REQUEST] });
+      expect(() => canaryApp(TrafficApi.ISTIO, { mirror: undefined, retries }, { istioVersion: '1.22' })).toThrow(/retrying on reset-before-request needs Istio 1\.23/);
+      const c = at('1.23');
+      new ResilientUpstream(c, 'R', { host: Host.service(c, 'api', 'shop'), loadBalancer: LoadBalancer.leastRequest({ warmup: Duration.seconds(30) }) });
+      expect(() => Testing.synth(c)).toThrow(/load-balancer warmup needs Istio 1\.24/);
+      expect(() => new RequestAuthentication(at('1.20'), 'J', { issuers: [{ issuer: 'https://a.example.com', jwksUri: 'https://a.example.com/jwks', fromCookies: ['token'] }] }))
+        .toThrow(/a JWT from a cookie needs Istio 1\.21/);
+    });
+    test('TLS origination before 1.21 names the system CA bundle, which Istio verified against only when named', () => {
+      const c = at('1.20');
+      new ResilientUpstream(c, 'R', { host: Host.external(c, 'api.example.com'), tls: UpstreamTls.simple() });
+      const dr = Testing.synth(c).find(o => o.kind === 'DestinationRule');
+      expect(dr.spec.trafficPolicy.tls).toEqual(expect.objectContaining({ mode: 'SIMPLE', caCertificates: '/etc/ssl/certs/ca-certificates.crt' }));
+    });
   });
 });
 
