@@ -227,7 +227,9 @@ function allowance(from: string, to: string, grants: Map<string, string[]>): Gra
 /** @internal The allowances of a model. */
 export function whoMayCall(model: Omit<MeshModel, 'allowances'>, objects: any[], settings: WhoMayCallSettings = {}): ModelAllowance[] {
   const root = model.options.rootNamespace;
-  const policies = objects.filter(o => o.kind === 'AuthorizationPolicy' && String(o.apiVersion).startsWith('security.istio.io/'));
+  // Dry-run policies decide nothing (Istio only logs what they would do), as in the evaluator.
+  const policies = objects.filter(o => o.kind === 'AuthorizationPolicy' && String(o.apiVersion).startsWith('security.istio.io/')
+    && o.metadata?.annotations?.['istio.io/dry-run'] !== 'true');
   const callers = callersOf(model, policies);
   const evaluator = AuthorizationEvaluator.fromManifests(objects, {
     trustDomain: model.options.trustDomain,

@@ -342,3 +342,15 @@ test('who may call: a waypoint of another namespace chosen by the Namespace\'s l
   expect(matrix).toContain('1. front/frontend (sa frontend) → shop/reviews: /api/* (infra/reviews-api)');
   expect(row(matrix, 'infra/wp (sa wp)')).toBeDefined();
 });
+
+test('who may call: a dry-run policy decides nothing, so the service stays open', () => {
+  const m = [
+    service('shop', 'reviews', { app: 'reviews' }), deployment('shop', 'reviews', { app: 'reviews' }, 'reviews'), deployment('shop', 'frontend', { app: 'frontend' }, 'frontend'),
+    {
+      ...policy('shop', 'reviews-allow', { selector: { matchLabels: { app: 'reviews' } }, rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/frontend'] } }] }] }),
+      metadata: { name: 'reviews-allow', namespace: 'shop', annotations: { 'istio.io/dry-run': 'true' } },
+    },
+  ];
+  const matrix = section(TrafficPlan.fromManifests(m, { analyze: false }).toMarkdown(), '## Who may call whom');
+  expect(row(matrix, 'any caller')).toEqual(['any caller', 'open']);
+});
