@@ -129,6 +129,7 @@ export class Waypoint extends Construct {
         `the waypoint is for ${this.trafficFor} traffic, and Istio sends ${forServices ? 'service' : 'workload'} traffic of a ${target.kind} through ${forServices ? 'service' : 'workload'} (or all) waypoints only: use such a waypoint (trafficFor)`);
     }
     if (existing !== undefined) return;
+    if (namespace !== this.namespace) requireIstio(this, 'target', 23, 'a waypoint of another namespace (istio.io/use-waypoint-namespace)');
     usedWaypoint.set(target, `${this.namespace}/${this.name}`);
     const labels: { [key: string]: string } = {
       [USE_WAYPOINT_LABEL]: this.name,

@@ -12,7 +12,7 @@ import { EgressRoute } from './egress-route';
 import * as networking from '../imports/istio-networking';
 import * as security from '../imports/istio-security';
 import { Host } from '../mesh/host';
-import { DataplaneMode } from '../mesh/mesh';
+import { DataplaneMode, requireIstio } from '../mesh/mesh';
 import { IServiceIdentity } from '../mesh/service-identity';
 import { PortProtocol, ServicePort } from '../mesh/service-port';
 import { NetRule, tcp } from '../security/_network-policy';
@@ -381,6 +381,10 @@ function planService(control: EgressControl, props: AllowedExternalServiceProps)
   const endpoints = props.endpoints ?? [];
   const addresses = props.addresses ?? [];
   validateResolution(control, at, host, resolution, endpoints, addresses, ports);
+  if (resolution === ServiceEntryResolution.NONE && ports.some(p => p.targetPort !== p.port)) {
+    // Before 1.22 the proxy ignored a NONE ServiceEntry's targetPort and dialled the port itself.
+    requireIstio(control, at('ports'), 22, 'a targetPort with NONE resolution');
+  }
   control._checkPortsByNumberOnly(at('ports'), host.name, portsByNumberOnly(ports, addresses));
 
   let targetPort: number | undefined;

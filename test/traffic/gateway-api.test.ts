@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-33';
 import {
   CanaryService, CanaryServiceProps, DataplaneMode, FaultInjection, GatewayApiChannel, Host, IngressGateway, IngressTls, Mesh, MeshProps,
   RequestMatch, ResilientUpstream, RetryOn, RetryPolicy, ServicePort, StickySession, StringMatch, TlsVersion, TrafficApi,
-  Waypoint, WaypointFor, AuthorizationAction, AuthorizationPolicy, PolicyTarget, LoadBalancer, RequestAuthentication, UpstreamTls,
+  Waypoint, WaypointFor, EgressControl, ServiceEntryResolution, AuthorizationAction, AuthorizationPolicy, PolicyTarget, LoadBalancer, RequestAuthentication, UpstreamTls,
 } from '../../src';
 import { expectValidManifests, validateManifests } from '../harness/validate';
 
@@ -322,6 +322,17 @@ describe('version-aware emission', () => {
       expect(() => new RequestAuthentication(at('1.20'), 'J', { issuers: [{ issuer: 'https://a.example.com', jwksUri: 'https://a.example.com/jwks', fromCookies: ['token'] }] }))
         .toThrow(/a JWT from a cookie needs Istio 1\.21/);
     });
+    test('a waypoint of another namespace before 1.23, a NONE ServiceEntry\'s targetPort before 1.22', () => {
+      const app = new App();
+      new Mesh(app, 'Mesh', { istioVersion: '1.22', dataplaneMode: DataplaneMode.AMBIENT });
+      const infra = new Chart(app, 'infra', { namespace: 'infra' });
+      const shop = new Chart(app, 'shop', { namespace: 'shop' });
+      const service = new ApiObject(shop, 'Svc', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews' } });
+      expect(() => new Waypoint(infra, 'W').use(service)).toThrow(/a waypoint of another namespace \(istio\.io\/use-waypoint-namespace\) needs Istio 1\.23/);
+      expect(() => new EgressControl(at('1.21'), 'E').allowHost('db.example.com', { ports: [ServicePort.tcp(5432, { targetPort: 6432 })], resolution: ServiceEntryResolution.NONE, addresses: ['10.0.0.1'] }))
+        .toThrow(/a targetPort with NONE resolution needs Istio 1\.22/);
+    });
+
     test('TLS origination before 1.21 names the system CA bundle, which Istio verified against only when named', () => {
       const c = at('1.20');
       new ResilientUpstream(c, 'R', { host: Host.external(c, 'api.example.com'), tls: UpstreamTls.simple() });
