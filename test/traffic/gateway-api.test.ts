@@ -3,7 +3,8 @@ import * as kplus from 'cdk8s-plus-33';
 import {
   CanaryService, CanaryServiceProps, DataplaneMode, FaultInjection, GatewayApiChannel, Host, IngressGateway, IngressTls, Mesh, MeshProps,
   RequestMatch, ResilientUpstream, RetryOn, RetryPolicy, ServicePort, StickySession, StringMatch, TlsVersion, TrafficApi,
-  Waypoint, WaypointFor, EgressControl, ServiceEntryResolution, AuthorizationAction, AuthorizationPolicy, PolicyTarget, LoadBalancer, RequestAuthentication, UpstreamTls,
+  Waypoint, WaypointFor, EgressControl, ServiceEntryResolution, AuthorizationAction, AuthorizationPolicy, PolicyTarget, LoadBalancer,
+  RequestAuthentication, UpstreamTls,
 } from '../../src';
 import { expectValidManifests, validateManifests } from '../harness/validate';
 
