@@ -30,8 +30,8 @@ import { WorkloadSelector } from '../mesh/workload-selector';
 const ISTIOD_XDS_PORT = 15012;
 /** The proxies' metrics: 15020 (pilot-agent, merged with the application's), 15090 (Envoy's own). */
 const METRICS_PORTS = [15020, 15090];
-/** The link-local address ambient rewrites kubelet health probes to, so they can be told from mesh traffic. */
-const AMBIENT_PROBE_CIDR = '169.254.7.127/32';
+/** The addresses ambient rewrites kubelet health probes to (IPv4, IPv6), so they can be told from mesh traffic. */
+const AMBIENT_PROBE_CIDRS = ['169.254.7.127/32', 'fd16:9254:7127:1337:ffff:ffff:ffff:ffff/128'];
 
 /** Properties of a {@link ZeroTrustNamespace}. */
 export interface ZeroTrustNamespaceProps {
@@ -346,7 +346,7 @@ export class ZeroTrustNamespace extends Construct {
       if (scrapers.length) this.meshIngress.push({ peers: scrapers.map(n => ({ namespace: n })), ports: tcp(...METRICS_PORTS) });
       if (ambient) {
         // Kubelet probes arrive from this address once pods are in ambient mode; many CNIs would block them.
-        this.meshIngress.push({ peers: [{ cidr: AMBIENT_PROBE_CIDR }] });
+        this.meshIngress.push({ peers: AMBIENT_PROBE_CIDRS.map(cidr => ({ cidr })) });
       }
       if (this.waypoint) {
         const waypointPods = this.waypointPods();
@@ -430,7 +430,9 @@ export class ZeroTrustNamespace extends Construct {
     });
     if (!namespaces.length && !blocks.length) throw configError(this, 'namespaces', [], 'give namespaces or ipBlocks');
     const ports = options.ports?.length ? tcp(...options.ports) : undefined;
-    this.meshEgress.push({ peers: [...namespaces.map(n => ({ namespace: n })), ...blocks.map(cidr => ({ cidr }))], ports });
+    // In-mesh destinations are reached over HBONE (15008) by ztunnel, and by sidecars calling ambient pods.
+    if (namespaces.length) this.meshEgress.push({ peers: namespaces.map(n => ({ namespace: n })), ports: ports && [...ports, ...tcp(HBONE_PORT)] });
+    if (blocks.length) this.meshEgress.push({ peers: blocks.map(cidr => ({ cidr })), ports });
     this.egressNamespaces.push(...namespaces.filter(n => n !== this.namespaceName));
   }
 

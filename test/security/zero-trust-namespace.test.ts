@@ -158,7 +158,8 @@ describe('ZeroTrustNamespace: sidecar mode', () => {
     zt.allowEgress({ ipBlocks: ['203.0.113.0/24', '198.51.100.7'] });
     const m = synth(c);
     expect(one(m, 'NetworkPolicy', 'allow-mesh').spec.egress.slice(2)).toEqual([
-      { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'payments' } } }], ports: [{ protocol: 'TCP', port: 8443 }] },
+      // HBONE too: ztunnel, and a sidecar calling an ambient pod, connect on 15008.
+      { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'payments' } } }], ports: [{ protocol: 'TCP', port: 8443 }, { protocol: 'TCP', port: 15008 }] },
       { to: [{ ipBlock: { cidr: '203.0.113.0/24' } }, { ipBlock: { cidr: '198.51.100.7/32' } }] },
     ]);
     expect(one(m, 'Sidecar', 'default').spec.egress[0].hosts).toEqual(['./*', 'istio-system/*', 'payments/*']);
@@ -329,7 +330,8 @@ describe('ZeroTrustNamespace: ambient mode with a waypoint', () => {
     const m = synth(c);
     const waypointPods = { podSelector: { matchLabels: { 'gateway.networking.k8s.io/gateway-name': 'waypoint' } } };
     expect(one(m, 'NetworkPolicy', 'allow-mesh').spec.ingress).toEqual([
-      { from: [{ ipBlock: { cidr: '169.254.7.127/32' } }] },
+      // The addresses istio-cni rewrites kubelet probes to, IPv4 and IPv6.
+      { from: [{ ipBlock: { cidr: '169.254.7.127/32' } }, { ipBlock: { cidr: 'fd16:9254:7127:1337:ffff:ffff:ffff:ffff/128' } }] },
       { from: [waypointPods], ports: [{ protocol: 'TCP', port: 15008 }] },
     ]);
     expect(one(m, 'NetworkPolicy', 'allow-mesh').spec.egress).toEqual([
