@@ -783,8 +783,11 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
     const caller = s._caller instanceof ZeroTrustWorkload ? s._caller : undefined;
     // Istio sends only ingress gateways through a waypoint: a sidecar connects to the pod, where ztunnel admits only
     // the waypoint.
-    if (caller && this.zeroTrustNamespace.usesWaypoint && caller.zeroTrustNamespace.dataplaneMode === DataplaneMode.SIDECAR) {
-      throw configError(this, 'allowFrom', caller.node.path,
+    const sidecarCaller = !this.zeroTrustNamespace.usesWaypoint ? undefined : caller
+      ? (caller.zeroTrustNamespace.dataplaneMode === DataplaneMode.SIDECAR ? caller.node.path : undefined)
+      : s._callerNamespaces.find(n => registry(this).namespaces.get(n)?.dataplaneMode === DataplaneMode.SIDECAR);
+    if (sidecarCaller) {
+      throw configError(this, 'allowFrom', sidecarCaller,
         `a sidecar does not send its requests through the waypoint of '${this.zeroTrustNamespace.namespaceName}', and ztunnel there admits only the waypoint: enroll the caller's namespace in ambient mode, or this one in sidecar mode`);
     }
     const name = `${this.name}-allow-${s._nameHint(this.selector.namespace)}`;

@@ -976,6 +976,8 @@ describe('ZeroTrustNamespace: with the other patterns', () => {
     expect(() => backend.allowFrom(ui, { methods: ['GET'] }))
       .toThrow(/shop\/ZeroTrust\/backend: allowFrom got 'web\/ZeroTrust\/ui': a sidecar does not send its requests through the waypoint of 'shop'/);
     expect(byKind(synth(shopChart), 'AuthorizationPolicy').map((p: any) => p.metadata.name)).not.toContain('backend-allow-ui');
+    // Named by its namespace, the sidecar namespace's callers fare no better.
+    expect(() => backend.allowFrom(Source.namespace('web'))).toThrow(/allowFrom got 'web': a sidecar does not send its requests through the waypoint/);
   });
 
   test('a caller named by its principal gets its side of the call too (Sidecar and NetworkPolicy egress)', () => {
