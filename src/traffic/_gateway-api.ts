@@ -134,6 +134,13 @@ export function renderHttpRoute(model: RoutingModel, port: ServicePort | undefin
     throw configError(model.routes[0].owner, 'host', model.host.name, 'the route has no parent: bind it to a gateway, or route a Kubernetes Service');
   }
   const hostnames = [...(service ? [] : [model.host.name]), ...model.extraHosts];
+  // Routes and the per-version DestinationRules cover HTTP ports only: connections to another port would reach the
+  // bare Service, every version's pods and no traffic policy.
+  const opaque = model.ports.find(p => !p.isHttp);
+  if (opaque && model.subsetBackends.size > 0) {
+    throw configError(model.routes[0].owner, 'ports', `${opaque.name} ${opaque.port}`,
+      `with the Gateway API the versions of ${model.host.name} are routed on HTTP ports only, and connections to this port would reach every version with no traffic policy: use the Istio traffic API, or serve the port from another Service`);
+  }
   for (const entry of [model.unscopedFault, ...model.routes]) {
     if (entry?.fault) {
       throw configError(entry.owner, `${entry.route.name}.fault`, entry.route.name, 'the Gateway API has no fault injection: use the Istio traffic API for fault tests');

@@ -255,6 +255,11 @@ describe('one intent, both traffic APIs', () => {
         .toThrow(/retries on status codes only/);
     });
 
+    test('versions with a TCP port, which HTTPRoutes and the per-version DestinationRules would not cover', () => {
+      expect(() => canaryApp(TrafficApi.GATEWAY_API, { mirror: undefined, ports: [ServicePort.http(8080), ServicePort.tcp(9000)] }))
+        .toThrow(/test\/Reviews: ports got 'tcp 9000': with the Gateway API the versions of reviews\.shop\.svc\.cluster\.local are routed on HTTP ports only/);
+    });
+
     test('fault injection', () => {
       const c = chart({ trafficApi: TrafficApi.GATEWAY_API });
       const canary = new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }], resources });
