@@ -1,5 +1,6 @@
 import { ApiObject, Chart, Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
+import { appRegistry } from '../_app-registry';
 import { configError } from '../_errors';
 import { requireDnsLabel } from '../_validate';
 import * as gatewayapi from '../imports/gateway-api';
@@ -247,6 +248,13 @@ export class IngressGateway extends Construct {
       throw configError(this, 'host', host, `the gateway admits routes for it from namespace '${served.routeNamespace}', but they would be created in '${routing.namespace}'`);
     }
     routing.bindGateway(this.ref, [], this._listenersFor(host), false);
+    // Checked at synth: the service's own routing may be declared after this route.
+    this.node.addValidation({
+      validate: () => {
+        const owner = appRegistry<HostRouting>(this, 'HostRouting').get(service.name)?._versionRoutingOwner;
+        return owner ? [`${this.node.path}: the route for ${host}${prefix === '/' ? '' : prefix} goes to ${service.name}, whose versions and routes ${owner.node.path} sets, and a gateway uses only the routes bound to it, so they would be skipped: expose the service through ${owner.node.path} (its ingress option) instead`] : [];
+      },
+    });
     const name = prefix === '/' ? 'root' : `prefix${prefix.replace(/[^a-zA-Z0-9]+/g, '-')}`.replace(/-+$/, '').toLowerCase();
     routing.addRoute(this, {
       name,

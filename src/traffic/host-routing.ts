@@ -269,6 +269,15 @@ export class HostRouting extends Construct {
     return [...this.backends];
   }
 
+  /**
+   * @internal The construct whose routing of this host (versions, match routes, a controller) a gateway route to the
+   * bare host would skip: a gateway uses only the routes bound to it.
+   */
+  public get _versionRoutingOwner(): IConstruct | undefined {
+    return this.controller?.owner ?? this.routes.find(r => r.route.matches?.length || r.route.mirrorSubset
+      || r.route.destinations.some(d => d.subset !== undefined))?.owner;
+  }
+
   /** The host's HTTPRoutes (Gateway API), one per HTTP port. */
   public get httpRoutes(): ApiObject[] {
     return [...this.httpRouteObjects.values()];

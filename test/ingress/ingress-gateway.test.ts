@@ -173,3 +173,13 @@ describe('IngressGateway with the Gateway API: the deployment Istio creates for 
     expect(() => new IngressGateway(gatewayApiChart(), 'Long', { name: 'a'.repeat(58) })).toThrow(/name got 'a{58}': Istio deploys a Gateway API gateway as <name>-istio/);
   });
 });
+
+test('a gateway route to a versioned service would skip its versions (a gateway uses only its own routes): refused at synth', () => {
+  const app = Testing.app();
+  const c = new Chart(app, 'shop', { namespace: 'shop' });
+  const canary = new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }, { name: 'v2', image: 'r:2' }], weights: { v1: 90, v2: 10 }, requireResources: false });
+  const gw = new IngressGateway(c, 'Public', { name: 'public' });
+  gw.addHost('www.example.com', 'shop', IngressTls.none());
+  gw.addRoute('www.example.com', canary.host, 8080);
+  expect(() => Testing.synth(c)).toThrow(/shop\/Public: the route for www\.example\.com goes to reviews\.shop\.svc\.cluster\.local, whose versions and routes shop\/Reviews sets/);
+});
