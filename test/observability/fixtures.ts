@@ -17,6 +17,10 @@ export function service(namespace: string, name: string, selector: Record<string
   return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { selector, ports: [{ name: 'http', port }] } };
 }
 
+export function virtualService(namespace: string, name: string, spec: any): any {
+  return { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace }, spec };
+}
+
 export function policy(namespace: string, name: string, spec: any): any {
   return { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name, namespace }, spec };
 }

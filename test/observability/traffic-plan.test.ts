@@ -2,7 +2,7 @@ import { ApiObject, App, Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import { AnalysisLevel, CanaryService, MeshAnalysis, Mesh, TrafficPlan } from '../../src';
 import { exampleNames, synthExample } from '../example-helper';
-import { policy, service, deployment, shopManifests } from './fixtures';
+import { policy, service, deployment, shopManifests, virtualService } from './fixtures';
 
 /** The lines of a Markdown section, from its heading to the next heading of the same level. */
 function section(markdown: string, heading: string): string[] {
@@ -260,63 +260,35 @@ describe('TrafficPlan', () => {
 
 describe('TrafficPlan: as Istio reads the routes', () => {
   test('VirtualService weights are relative, a lone destination takes everything', () => {
-    const vs = {
-      apiVersion: 'networking.istio.io/v1',
-      kind: 'VirtualService',
-      metadata: { name: 'r', namespace: 'a' },
-      spec: {
-        hosts: ['api'],
-        http: [
-          { name: 'h', match: [{ headers: { x: { exact: '1' } } }], route: [{ destination: { host: 'api' }, weight: 50 }] },
-          { name: 'split', route: [{ destination: { host: 'api', subset: 'v1' }, weight: 1 }, { destination: { host: 'api', subset: 'v2' }, weight: 3 }] },
-        ],
-      },
-    };
+    const vs = virtualService('a', 'r', {
+      hosts: ['api'],
+      http: [
+        { name: 'h', match: [{ headers: { x: { exact: '1' } } }], route: [{ destination: { host: 'api' }, weight: 50 }] },
+        { name: 'split', route: [{ destination: { host: 'api', subset: 'v1' }, weight: 1 }, { destination: { host: 'api', subset: 'v2' }, weight: 3 }] },
+      ],
+    });
     const routes = section(TrafficPlan.fromManifests([service('a', 'api', { app: 'api' }), vs]).toMarkdown(), '### a/api');
     expect(row(routes, '1')[3]).toBe('a/api 100%');
     expect(row(routes, '2')[3]).toBe('a/api 25%<br>a/api 75%');
   });
 
   test('HTTPRoute rules in Istio\'s order (longest prefix first), gRPC methods spelled out, versions of versions and bare Pods', () => {
+    const serviceRoute = (kind: string, name: string, parent: string, rules: any[]) => ({
+      apiVersion: 'gateway.networking.k8s.io/v1', kind, metadata: { name, namespace: 'shop' }, spec: { parentRefs: [{ group: '', kind: 'Service', name: parent }], rules },
+    });
     const m = [
       service('shop', 'ratings', { app: 'ratings' }), deployment('shop', 'ratings', { app: 'ratings' }, 'ratings'),
       service('shop', 'ratings-v2', { app: 'ratings', version: 'v2' }), service('shop', 'ratings-v2-canary', { app: 'ratings', version: 'v2', track: 'canary' }),
-      {
-        apiVersion: 'gateway.networking.k8s.io/v1',
-        kind: 'HTTPRoute',
-        metadata: { name: 'ratings', namespace: 'shop' },
-        spec: {
-          parentRefs: [{ group: '', kind: 'Service', name: 'ratings' }],
-          rules: [
-            { matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'ratings', port: 8080 }] },
-            { matches: [{ path: { type: 'PathPrefix', value: '/api' } }], backendRefs: [{ name: 'ratings-v2', port: 8080 }] },
-          ],
-        },
-      },
-      {
-        apiVersion: 'gateway.networking.k8s.io/v1',
-        kind: 'HTTPRoute',
-        metadata: { name: 'canary', namespace: 'shop' },
-        spec: {
-          parentRefs: [{ group: '', kind: 'Service', name: 'ratings-v2' }],
-          rules: [
-            { backendRefs: [{ name: 'ratings-v2-canary', port: 8080 }] },
-          ],
-        },
-      },
+      serviceRoute('HTTPRoute', 'ratings', 'ratings', [
+        { matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'ratings', port: 8080 }] },
+        { matches: [{ path: { type: 'PathPrefix', value: '/api' } }], backendRefs: [{ name: 'ratings-v2', port: 8080 }] },
+      ]),
+      serviceRoute('HTTPRoute', 'canary', 'ratings-v2', [{ backendRefs: [{ name: 'ratings-v2-canary', port: 8080 }] }]),
       service('shop', 'grpc', { app: 'grpc' }),
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'grpc', namespace: 'shop', labels: { app: 'grpc' } }, spec: { containers: [{ name: 'c', image: 'grpc:1' }] } },
-      {
-        apiVersion: 'gateway.networking.k8s.io/v1',
-        kind: 'GRPCRoute',
-        metadata: { name: 'grpc', namespace: 'shop' },
-        spec: {
-          parentRefs: [{ group: '', kind: 'Service', name: 'grpc' }],
-          rules: [
-            { matches: [{ method: { service: 'shop.Cart', method: 'Add' } }], backendRefs: [{ name: 'grpc', port: 8080 }] },
-          ],
-        },
-      },
+      serviceRoute('GRPCRoute', 'grpc', 'grpc', [
+        { matches: [{ method: { service: 'shop.Cart', method: 'Add' } }], backendRefs: [{ name: 'grpc', port: 8080 }] },
+      ]),
     ];
     const md = TrafficPlan.fromManifests(m, { analyze: false }).toMarkdown();
     const ratings = section(md, '### shop/ratings');
