@@ -135,6 +135,8 @@ export class Mesh extends Construct {
   public readonly trafficApi: TrafficApi;
   /** The Istio version, `major.minor`. */
   public readonly istioVersion: string;
+  /** @internal The minor version, which the version-dependent features are gated on. */
+  public readonly _istioMinor: number;
   /** The Gateway API channel installed. */
   public readonly gatewayApiChannel: GatewayApiChannel;
 
@@ -160,8 +162,9 @@ export class Mesh extends Construct {
     if (!version || Number(version[1]) < 18) {
       throw configError(this, 'istioVersion', this.istioVersion, 'use a supported Istio version as major.minor, 1.18 or later');
     }
+    this._istioMinor = Number(version[1]);
     this.gatewayApiChannel = props.gatewayApiChannel ?? GatewayApiChannel.STANDARD;
-    if (this.dataplaneMode === DataplaneMode.AMBIENT && Number(version[1]) < 22) {
+    if (this.dataplaneMode === DataplaneMode.AMBIENT && this._istioMinor < 22) {
       // Ambient before 1.22 had another waypoint model (no istio.io/use-waypoint, no policy targetRefs).
       throw configError(this, 'dataplaneMode', this.istioVersion, 'ambient mode as this library builds it (waypoints, targetRefs) needs Istio 1.22 or later: upgrade, or use sidecars');
     }
@@ -190,7 +193,7 @@ export class Mesh extends Construct {
    */
   public istioApiVersion(apiVersion: string): string {
     const [group, version] = apiVersion.split('/');
-    if (version !== 'v1' || !group.endsWith('.istio.io') || Number(this.istioVersion.split('.')[1]) >= 22) return apiVersion;
+    if (version !== 'v1' || !group.endsWith('.istio.io') || this._istioMinor >= 22) return apiVersion;
     return `${group}/${group.startsWith('telemetry.') ? 'v1alpha1' : 'v1beta1'}`;
   }
 }
@@ -209,8 +212,8 @@ export function revisionLabel(scope: IConstruct): { [key: string]: string } {
  * synth, never emitted for it to refuse or ignore.
  */
 export function requireIstio(scope: IConstruct, prop: string, minor: number, feature: string): void {
-  const version = Mesh.of(scope).istioVersion;
-  if (Number(version.split('.')[1]) < minor) {
-    throw configError(scope, prop, version, `${feature} needs Istio 1.${minor} or later: upgrade (Mesh istioVersion), or do without it`);
+  const mesh = Mesh.of(scope);
+  if (mesh._istioMinor < minor) {
+    throw configError(scope, prop, mesh.istioVersion, `${feature} needs Istio 1.${minor} or later: upgrade (Mesh istioVersion), or do without it`);
   }
 }

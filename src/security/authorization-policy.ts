@@ -180,7 +180,7 @@ export class AuthorizationPolicy extends Construct {
     if (this.dryRun && ![AuthorizationAction.ALLOW, AuthorizationAction.DENY].includes(this.action)) {
       throw configError(this, 'dryRun', this.action, 'Istio dry-runs ALLOW and DENY policies only');
     }
-    if (this.dryRun && this.dataplaneMode === DataplaneMode.AMBIENT && !this.targets.length && minorOf(mesh.istioVersion) < 25) {
+    if (this.dryRun && this.dataplaneMode === DataplaneMode.AMBIENT && !this.targets.length && mesh._istioMinor < 25) {
       throw configError(this, 'dryRun', mesh.istioVersion,
         'ztunnel before Istio 1.25 ignores the dry-run annotation and enforces the policy: upgrade, or attach the policy to a waypoint');
     }
@@ -272,8 +272,4 @@ export class AuthorizationPolicy extends Construct {
       ...(this.renderedRules.length ? { rules: this.transformed() } : {}),
     };
   }
-}
-
-function minorOf(version: string): number {
-  return Number(version.split('.')[1]);
 }

@@ -1011,7 +1011,7 @@ export class ZeroTrustWorkload extends Construct implements IAuthorizationSource
     const placement = this.placement(ruleNeedsL7(rule), prop);
     const sources = (rule.from ?? []).map(s => s.toSource());
     const mesh = Mesh.of(this);
-    if (zt.waypoint && sources.some(s => s._isIngressGateway) && Number(mesh.istioVersion.split('.')[1]) < 25) {
+    if (zt.waypoint && sources.some(s => s._isIngressGateway) && mesh._istioMinor < 25) {
       throw configError(this, 'source', mesh.istioVersion,
         'before Istio 1.25 ingress gateways ignore istio.io/ingress-use-waypoint on a namespace and would bypass the waypoint: upgrade, or label the Service yourself and set its waypoint');
     }

@@ -67,8 +67,11 @@ const sameMatch = (a: any, b: any) => JSON.stringify(a) === JSON.stringify(b);
  */
 export function keepRouteOrder(rules: RankedRule[]): any[] {
   const matchesOf = (r: RankedRule): any[] => r.rule.matches ?? [{}];
-  // The earlier route's match for the later one's method, which then ranks first for the requests both would take.
-  const forMethod = (a: any, b: any) => (a.method === undefined && b.method !== undefined ? { ...a, method: b.method } : undefined);
+  // The earlier route's match for the later one's method, when it then ranks first for the requests both would take.
+  const forMethod = (a: any, b: any) => {
+    const copy = a.method === undefined && b.method !== undefined ? { ...a, method: b.method } : undefined;
+    return copy && compare(rank(copy), rank(b)) >= 0 ? copy : undefined;
+  };
   const holds = (route: number, match: any) => rules.some(r => r.route === route && matchesOf(r).some(m => sameMatch(m, match)));
   const inversions = () => {
     const found: { earlier: RankedRule; a: any; later: RankedRule; b: any }[] = [];
@@ -79,7 +82,7 @@ export function keepRouteOrder(rules: RankedRule[]): any[] {
           for (const a of matchesOf(earlier)) {
             if (compare(rank(a), rank(b)) >= 0 || disjoint(a, b)) continue;
             const copy = forMethod(a, b);
-            if (copy && compare(rank(copy), rank(b)) >= 0 && holds(earlier.route, copy)) continue;
+            if (copy && holds(earlier.route, copy)) continue;
             found.push({ earlier, a, later, b });
           }
         }
@@ -89,7 +92,7 @@ export function keepRouteOrder(rules: RankedRule[]): any[] {
   };
   for (const { earlier, a, b } of inversions()) {
     const copy = forMethod(a, b);
-    if (copy && compare(rank(copy), rank(b)) >= 0 && !holds(earlier.route, copy)) earlier.rule.matches = [...matchesOf(earlier), copy];
+    if (copy && !holds(earlier.route, copy)) earlier.rule.matches = [...matchesOf(earlier), copy];
   }
   const left = inversions()[0];
   if (left) {

@@ -96,7 +96,7 @@ export class UpstreamTls {
     const { credentialName } = this.options;
     // Before 1.21 Istio verified the server's certificate only against a CA given here (VERIFY_CERT_AT_CLIENT).
     const caCertificates = this.options.caCertificates
-      ?? (this.mode === 'SIMPLE' && !credentialName && Number(Mesh.of(scope).istioVersion.split('.')[1]) < 21 ? SYSTEM_CA_BUNDLE : undefined);
+      ?? (this.mode === 'SIMPLE' && !credentialName && Mesh.of(scope)._istioMinor < 21 ? SYSTEM_CA_BUNDLE : undefined);
     return compact({ mode: this.mode, sni, subjectAltNames, credentialName, caCertificates });
   }
 }
