@@ -480,7 +480,7 @@ export class ArgoRollout extends Construct {
     this.routing.addRoute(this, { name: 'split', destinations, timeout: props.timeout, retries: props.retries }, RoutePriority.DEFAULT);
     if (props.ingress) {
       this.ingressGateway = exposeForController(this, props.ingress, this.routing.namespace, ARGO_ROLLOUTS);
-      this.routing.bindGateway(this.ingressGateway.ref, props.ingress.hosts);
+      this.routing.bindGateway(this, this.ingressGateway.ref, props.ingress.hosts);
     }
 
     this.resource = new ApiObject(this, 'Resource', {

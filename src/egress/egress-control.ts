@@ -11,7 +11,7 @@ import { NamespaceSidecar } from '../mesh/_namespace-sidecar';
 import { GatewayWorkload } from '../mesh/gateway-workload';
 import { Host } from '../mesh/host';
 import { DataplaneMode, Mesh } from '../mesh/mesh';
-import { addNamespaceEgress, addNamespaceWaypoint, GATEWAY_NAME_LABEL, HBONE_PORT, NetRule, tcp } from '../security/_network-policy';
+import { addNamespaceEgress, addNamespaceProxy, GATEWAY_NAME_LABEL, HBONE_PORT, NetRule, tcp } from '../security/_network-policy';
 import { UpstreamTls } from '../traffic/upstream-tls';
 
 /**
@@ -146,10 +146,12 @@ export class EgressControl extends Construct {
         this.waypoint = new Waypoint(this, 'Waypoint', { name: this.waypointName, namespace: this.namespace }).gateway;
       }
       // A ZeroTrustNamespace's default-deny NetworkPolicy would isolate the waypoint: it gets one of its own.
-      addNamespaceWaypoint(this, this.namespace, {
+      addNamespaceProxy(this, this.namespace, {
         name: this.waypointName,
-        callers: () => this.services.flatMap(s => s._callerNamespaces),
+        podLabels: () => ({ [GATEWAY_NAME_LABEL]: this.waypointName! }),
+        ingress: () => [{ peers: [this.namespace, ...this.services.flatMap(s => s._callerNamespaces)].map(namespace => ({ namespace })), ports: tcp(HBONE_PORT) }],
         egress: () => this.directEgress(),
+        waypoint: true,
       });
     } else {
       // A ZeroTrustNamespace of the namespace shares the Sidecar (Istio applies one), adding its declared calls.

@@ -1,6 +1,6 @@
 import { ApiObject, Chart, Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { appRegistry } from '../_app-registry';
+import { appRegistry, appSingleton } from '../_app-registry';
 import { configError } from '../_errors';
 import { requireDnsLabel } from '../_validate';
 import * as gatewayapi from '../imports/gateway-api';
@@ -8,6 +8,7 @@ import * as networking from '../imports/istio-networking';
 import { GatewayWorkload } from '../mesh/gateway-workload';
 import { Host } from '../mesh/host';
 import { Mesh, TrafficApi, revisionLabel } from '../mesh/mesh';
+import { addNamespaceProxy, tcp } from '../security/_network-policy';
 import { HostRouting, RoutePriority } from '../traffic/host-routing';
 import { RequestMatch } from '../traffic/request-match';
 
@@ -127,6 +128,9 @@ export interface IngressRouteOptions {
   readonly timeout?: Duration;
 }
 
+/** Where Istio's gateways report readiness, for the load balancer's health checks. */
+const GATEWAY_STATUS_PORT = 15021;
+
 interface ServedHost {
   readonly host: string;
   readonly routeNamespace: string;
@@ -155,6 +159,7 @@ export class IngressGateway extends Construct {
   private _redirectRoute?: ApiObject;
   private readonly hosts: ServedHost[] = [];
   private readonly prefixes = new Map<string, string[]>();
+  private readonly backendNamespaces = new Set<string>();
 
   public constructor(scope: Construct, id: string, props: IngressGatewayProps = {}) {
     super(scope, id);
@@ -181,6 +186,40 @@ export class IngressGateway extends Construct {
       ? GatewayWorkload.forGatewayApi(this.gateway.name, this.gateway.metadata.namespace ?? Chart.of(this).namespace ?? 'default')
       : props.workload ?? Mesh.of(this).ingressGateway;
     this.node.addValidation({ validate: () => this.hosts.length ? [] : [`${this.node.path}: the gateway serves no host: call addHost()`] });
+    this.declareDeployment(gatewayApi);
+  }
+
+  /**
+   * Declares the gateway's pods to a ZeroTrustNamespace of their namespace, whose default-deny NetworkPolicy would
+   * otherwise isolate them: clients come from anywhere, and the gateway connects to its backends' namespaces.
+   */
+  private declareDeployment(gatewayApi: boolean): void {
+    const workload = this.workload;
+    const labels = Object.entries(workload.labels).sort().map(([k, v]) => `${k}=${v}`).join(',');
+    const gateways = appSingleton<IngressGateway[]>(this, 'IngressGatewayDeployment', `${workload.namespace}|${labels}`, () => {
+      const sharing: IngressGateway[] = [];
+      addNamespaceProxy(this, workload.namespace, {
+        name: workload.serviceName ?? workload.identity.serviceAccountName,
+        podLabels: () => ({ ...workload.labels }),
+        // Istio deploys a Gateway API gateway listening on the listener ports, with its status port for the load
+        // balancer's health checks; an Istio API gateway's target ports are its own deployment's.
+        ingress: () => [{ peers: [], ports: gatewayApi ? tcp(...new Set(sharing.flatMap(g => g.listenerPorts())), GATEWAY_STATUS_PORT) : undefined }],
+        egress: () => {
+          const namespaces = [...new Set(sharing.flatMap(g => [...g.backendNamespaces]))];
+          return namespaces.length ? [{ peers: namespaces.map(namespace => ({ namespace })) }] : [];
+        },
+        waypoint: false,
+      });
+      return sharing;
+    });
+    gateways.push(this);
+  }
+
+  private listenerPorts(): number[] {
+    return [
+      ...this.hosts.some(h => h.tls.mode === 'NONE' || h.tls.httpsRedirect) ? [80] : [],
+      ...this.hosts.some(h => h.tls.mode !== 'NONE') ? [443] : [],
+    ];
   }
 
   /** The reference a VirtualService uses: `namespace/name`. */
@@ -214,7 +253,10 @@ export class IngressGateway extends Construct {
           'a Gateway API Gateway takes at most 64 listeners (a redirected HTTPS host takes 2) and its redirect route 16 hosts: serve more hosts from another IngressGateway');
       }
     }
-    this.hosts.push({ host, routeNamespace: requireDnsLabel(this, 'routeNamespace', routeNamespace), tls });
+    const namespace = requireDnsLabel(this, 'routeNamespace', routeNamespace);
+    if (this.trafficApi === TrafficApi.ISTIO) this.claimServers(host, tls);
+    this.hosts.push({ host, routeNamespace: namespace, tls });
+    this.backendNamespaces.add(namespace);
     if (tls.httpsRedirect && this.trafficApi === TrafficApi.GATEWAY_API) this.ensureRedirectRoute();
   }
 
@@ -242,12 +284,13 @@ export class IngressGateway extends Construct {
     if (shadow) throw configError(this, 'pathPrefix', prefix, `the earlier prefix '${shadow}' takes these requests first: add longer prefixes before shorter ones`);
     this.prefixes.set(host, [...earlier, prefix]);
 
+    if (service.namespace) this.backendNamespaces.add(service.namespace);
     const routing = HostRouting.of(this, Host.parseExternal(this, host));
     routing.useTrafficApi(this, this.trafficApi);
     if (routing.namespace !== served.routeNamespace) {
       throw configError(this, 'host', host, `the gateway admits routes for it from namespace '${served.routeNamespace}', but they would be created in '${routing.namespace}'`);
     }
-    routing.bindGateway(this.ref, [], this._listenersFor(host), false);
+    routing.bindGateway(this, this.ref, [], this._listenersFor(host), false);
     // Checked at synth: the service's own routing may be declared after this route.
     this.node.addValidation({
       validate: () => {
@@ -263,6 +306,24 @@ export class IngressGateway extends Construct {
       timeout: options.timeout,
     }, prefix === '/' ? RoutePriority.DEFAULT : RoutePriority.MATCHED);
     return routing;
+  }
+
+  /**
+   * Istio merges the servers of every Gateway selecting one deployment, and of two servers for one host and port it
+   * keeps one: so each host and port belongs to one IngressGateway per deployment.
+   */
+  private claimServers(host: string, tls: IngressTls): void {
+    const ports = tls.mode === 'NONE' ? [80] : tls.httpsRedirect ? [80, 443] : [443];
+    const deployment = Object.entries(this.workload.labels).sort().map(([k, v]) => `${k}=${v}`).join(',');
+    const servers = appRegistry<IngressGateway>(this, 'GatewayServer');
+    for (const port of ports) {
+      const other = servers.get(`${deployment}|${port}|${host}`);
+      if (other && other !== this) {
+        throw configError(this, 'host', host,
+          `${other.node.path} already serves it on port ${port} of the same gateway deployment (${deployment}), and Istio would keep only one of the two servers: add the routes to that gateway (the ingress option's gateway)`);
+      }
+    }
+    for (const port of ports) servers.set(`${deployment}|${port}|${host}`, this);
   }
 
   /**

@@ -93,37 +93,45 @@ export function namespaceEgress(scope: IConstruct, namespace: string): NetRule[]
   return (appRegistry<(() => NetRule[])[]>(scope, 'NamespaceEgress').get(namespace) ?? []).flatMap(rules => rules());
 }
 
-/** @internal Ambient mode: a waypoint another construct runs in a namespace (an EgressControl's). */
-export interface NamespaceWaypoint {
-  /** Its name, which its pods carry in the gateway-name label. */
+/**
+ * @internal A gateway or waypoint another construct runs in a namespace (an IngressGateway's deployment, an
+ * EgressControl's waypoint): a ZeroTrustNamespace's default-deny NetworkPolicy would isolate its pods, so it gives
+ * them a NetworkPolicy of their own.
+ */
+export interface NamespaceProxy {
+  /** Names its NetworkPolicy (`<name>-allow`). */
   readonly name: string;
-  /** The namespaces whose pods send it traffic. */
-  readonly callers: () => string[];
+  /** Its pods' labels. */
+  readonly podLabels: () => Labels;
+  /** Who connects to it, and on which ports. */
+  readonly ingress: () => NetRule[];
   /** Where it connects, beyond istiod. */
   readonly egress: () => NetRule[];
+  /** A waypoint: the namespace's pods send it their traffic, over HBONE. */
+  readonly waypoint: boolean;
 }
 
-interface WaypointEntry {
-  readonly waypoints: NamespaceWaypoint[];
-  readonly listeners: ((waypoint: NamespaceWaypoint) => void)[];
+interface ProxyEntry {
+  readonly proxies: NamespaceProxy[];
+  readonly listeners: ((proxy: NamespaceProxy) => void)[];
 }
 
-function waypointEntry(scope: IConstruct, namespace: string): WaypointEntry {
-  return appSingleton<WaypointEntry>(scope, 'NamespaceWaypoints', namespace, () => ({ waypoints: [], listeners: [] }));
+function proxyEntry(scope: IConstruct, namespace: string): ProxyEntry {
+  return appSingleton<ProxyEntry>(scope, 'NamespaceProxies', namespace, () => ({ proxies: [], listeners: [] }));
 }
 
-/** @internal Declares a waypoint of `namespace`, for the NetworkPolicies of a ZeroTrustNamespace defined before or after. */
-export function addNamespaceWaypoint(scope: IConstruct, namespace: string, waypoint: NamespaceWaypoint): void {
-  const entry = waypointEntry(scope, namespace);
-  entry.waypoints.push(waypoint);
-  entry.listeners.forEach(listener => listener(waypoint));
+/** @internal Declares a proxy running in `namespace`, for the NetworkPolicies of a ZeroTrustNamespace defined before or after. */
+export function addNamespaceProxy(scope: IConstruct, namespace: string, proxy: NamespaceProxy): void {
+  const entry = proxyEntry(scope, namespace);
+  entry.proxies.push(proxy);
+  entry.listeners.forEach(listener => listener(proxy));
 }
 
-/** @internal Calls `listener` for each waypoint of `namespace`, declared so far or later. */
-export function onNamespaceWaypoint(scope: IConstruct, namespace: string, listener: (waypoint: NamespaceWaypoint) => void): void {
-  const entry = waypointEntry(scope, namespace);
+/** @internal Calls `listener` for each proxy of `namespace`, declared so far or later. */
+export function onNamespaceProxy(scope: IConstruct, namespace: string, listener: (proxy: NamespaceProxy) => void): void {
+  const entry = proxyEntry(scope, namespace);
   entry.listeners.push(listener);
-  entry.waypoints.forEach(listener);
+  entry.proxies.forEach(listener);
 }
 
 /** @internal Props of a NetworkPolicy object. */

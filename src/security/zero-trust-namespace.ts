@@ -8,8 +8,8 @@ import { synthesizedSpec } from '../_spec-source';
 import { isDnsLabel, requireDnsLabel, requireInteger } from '../_validate';
 import { UniqueNames } from './_names';
 import {
-  GATEWAY_NAME_LABEL, HBONE_PORT, Labels, NamespaceWaypoint, namespaceEgress, NetPeer, NetPort, NetRule, networkPolicyObject,
-  onNamespaceWaypoint, tcp,
+  GATEWAY_NAME_LABEL, HBONE_PORT, Labels, NamespaceProxy, namespaceEgress, NetPeer, NetPort, NetRule, networkPolicyObject,
+  onNamespaceProxy, tcp,
 } from './_network-policy';
 import { AuthorizationAction, AuthorizationPolicy, PolicyTarget } from './authorization-policy';
 import {
@@ -362,8 +362,8 @@ export class ZeroTrustNamespace extends Construct {
           ],
         });
       }
-      // Waypoints other constructs run in the namespace (an EgressControl's), defined before or after this one.
-      if (ambient) onNamespaceWaypoint(this, this.namespaceName, waypoint => this.admitWaypoint(mesh, waypoint));
+      // Gateways and waypoints other constructs run in the namespace, defined before or after this one.
+      onNamespaceProxy(this, this.namespaceName, proxy => this.admitProxy(mesh, proxy));
     }
 
     if (!ambient) {
@@ -481,18 +481,18 @@ export class ZeroTrustNamespace extends Construct {
     return () => ({ [GATEWAY_NAME_LABEL]: name });
   }
 
-  /** Ambient: a NetworkPolicy for a waypoint another construct runs here, which default-deny isolates, and the way to it. */
-  private admitWaypoint(mesh: Mesh, waypoint: NamespaceWaypoint): void {
-    const pods = () => ({ [GATEWAY_NAME_LABEL]: waypoint.name });
-    this.meshEgress.push({ peers: [{ namespace: this.namespaceName, podLabels: pods }], ports: tcp(HBONE_PORT) });
-    networkPolicyObject(this, `WaypointNetworkPolicy-${waypoint.name}`, {
-      name: this._otherNames.NetworkPolicy.take(`${waypoint.name}-allow`),
+  /** A NetworkPolicy for a gateway or waypoint another construct runs here, which default-deny isolates, and the way to a waypoint. */
+  private admitProxy(mesh: Mesh, proxy: NamespaceProxy): void {
+    if (proxy.waypoint) this.meshEgress.push({ peers: [{ namespace: this.namespaceName, podLabels: proxy.podLabels }], ports: tcp(HBONE_PORT) });
+    networkPolicyObject(this, `${proxy.waypoint ? 'Waypoint' : 'Gateway'}NetworkPolicy-${proxy.name}`, {
+      name: this._otherNames.NetworkPolicy.take(`${proxy.name}-allow`),
       namespace: this.namespaceName,
-      podLabels: pods,
-      ingress: () => [{ peers: [this.namespaceName, ...waypoint.callers()].map(namespace => ({ namespace })), ports: tcp(HBONE_PORT) }],
+      podLabels: proxy.podLabels,
+      ingress: proxy.ingress,
+      // Gateways and waypoints are Envoy proxies: they take their configuration from istiod in either data plane mode.
       egress: () => [
         { peers: [{ namespace: mesh.rootNamespace, podLabels: () => ({ app: 'istiod' }) }], ports: tcp(ISTIOD_XDS_PORT) },
-        ...waypoint.egress(),
+        ...proxy.egress(),
       ],
     });
   }

@@ -1,6 +1,6 @@
 import { ApiObject, Chart, Duration, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { appSingleton } from '../_app-registry';
+import { appRegistry, appSingleton } from '../_app-registry';
 import { appScan } from '../_app-scan';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
@@ -426,18 +426,43 @@ export class HostRouting extends Construct {
   /**
    * Binds the VirtualService to a gateway for `hosts`, keeping the `mesh` gateway so in-mesh callers get the same
    * routing.
+   * @param owner the construct exposing the host, named in errors
    * @param gateway `namespace/name` of the Gateway
    * @param hosts the public hosts the gateway serves for this service
    * @param sections with the Gateway API, the listeners to attach to
    * @param includeMesh whether in-mesh callers get the same routing (false for a host that exists only at the edge)
    */
-  public bindGateway(gateway: string, hosts: string[], sections: string[] = [], includeMesh: boolean = true): void {
+  public bindGateway(owner: IConstruct, gateway: string, hosts: string[], sections: string[] = [], includeMesh: boolean = true): void {
+    if (!/^[a-z0-9-]+\/[a-z0-9.-]+$/.test(gateway)) throw configError(owner, 'gateway', gateway, 'name the gateway as namespace/name');
+    const other = [...this.gateways.keys()].find(g => g !== gateway);
+    if (!includeMesh && other) {
+      throw configError(owner, 'host', this.host.name,
+        `its routes are already bound to ${other}, and a host's routes apply at every gateway it is bound to, so each gateway would take the other's routes: serve it from one gateway`);
+    }
+    this.claimGatewayHosts(owner, gateway, includeMesh ? hosts : [this.host.name]);
     this.revision++;
     if (!includeMesh) this.edgeOnly = true;
-    if (!/^[a-z0-9-]+\/[a-z0-9.-]+$/.test(gateway)) throw configError(this, 'gateway', gateway, 'name the gateway as namespace/name');
     this.gateways.set(gateway, [...new Set([...(this.gateways.get(gateway) ?? []), ...sections])]);
     for (const h of hosts) this.extraHosts.add(h);
     this.ensureVirtualService();
+  }
+
+  /**
+   * With the Istio API, one VirtualService per public host at a gateway: Istio merges a gateway host's VirtualServices
+   * in creation order, so which one's routes came first (a catch-all split before a path route) would be left to chance.
+   * Gateway API routes for one hostname merge by path precedence instead.
+   */
+  private claimGatewayHosts(owner: IConstruct, gateway: string, hosts: string[]): void {
+    if (this.api !== TrafficApi.ISTIO) return;
+    const claims = appRegistry<{ routing: HostRouting; owner: IConstruct }>(this, 'GatewayHost');
+    for (const h of hosts) {
+      const claim = claims.get(`${gateway}|${h}`);
+      if (claim && claim.routing !== this) {
+        throw configError(owner, 'host', h,
+          `${claim.owner.node.path} already routes it at ${gateway}, and Istio would merge the two VirtualServices in creation order: route the host from one construct (another host for this service), or use TrafficApi.GATEWAY_API, whose routes for one host merge by path`);
+      }
+      claims.set(`${gateway}|${h}`, { routing: this, owner: claim?.owner ?? owner });
+    }
   }
 
   /** Refuses a contribution from any construct but the adapter the host is handed to. */

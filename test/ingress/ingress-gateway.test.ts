@@ -183,3 +183,95 @@ test('a gateway route to a versioned service would skip its versions (a gateway 
   gw.addRoute('www.example.com', canary.host, 8080);
   expect(() => Testing.synth(c)).toThrow(/shop\/Public: the route for www\.example\.com goes to reviews\.shop\.svc\.cluster\.local, whose versions and routes shop\/Reviews sets/);
 });
+
+describe('one route owner per public host and gateway', () => {
+  function shared(trafficApi: TrafficApi): { app: App; chart: Chart; gw: IngressGateway } {
+    const app = new App();
+    new Mesh(app, 'Mesh', { trafficApi });
+    const chart = new Chart(app, 'shop', { namespace: 'shop' });
+    const gw = new IngressGateway(chart, 'Public', { name: 'public' });
+    new CanaryService(chart, 'Web', { versions: [{ name: 'v1', image: 'web:1' }], requireResources: false, ingress: { hosts: ['shop.example.com'], gateway: gw, tls: IngressTls.simple('shop-cert') } });
+    return { app, chart, gw };
+  }
+
+  test('Istio: a gateway route for a host a CanaryService exposes is refused (two VirtualServices would merge in creation order)', () => {
+    const { chart, gw } = shared(TrafficApi.ISTIO);
+    expect(() => gw.addRoute('shop.example.com', Host.service(chart, 'api', 'shop'), 8080, { pathPrefix: '/api/' }))
+      .toThrow(/^shop\/Public: host got 'shop\.example\.com': shop\/Web already routes it at shop\/public, and Istio would merge the two VirtualServices in creation order/);
+  });
+
+  test('Gateway API: the same routes merge by path, so the API prefix reaches the API', () => {
+    const { chart, gw } = shared(TrafficApi.GATEWAY_API);
+    gw.addRoute('shop.example.com', Host.service(chart, 'api', 'shop'), 8080, { pathPrefix: '/api/' });
+    const m = Testing.synth(chart);
+    expectValidManifests(m);
+    const routes = m.filter(o => o.kind === 'HTTPRoute' && o.spec.hostnames?.includes('shop.example.com') && o.spec.parentRefs.some((p: any) => p.sectionName === 'https-0'));
+    expect(routes.map(r => r.spec.rules.map((rule: any) => [rule.matches?.[0]?.path?.value ?? '(all)', rule.backendRefs[0].name]))).toEqual([[['(all)', 'web-v1']], [['/api/', 'api']]]);
+  });
+
+  test('Istio: two gateways on one deployment cannot both serve a host on one port', () => {
+    const app = new App();
+    new Mesh(app, 'Mesh');
+    const chart = new Chart(app, 'shop', { namespace: 'shop' });
+    new CanaryService(chart, 'Web', { versions: [{ name: 'v1', image: 'web:1' }], requireResources: false, ingress: { hosts: ['shop.example.com'], tls: IngressTls.simple('shop-cert') } });
+    expect(() => new CanaryService(chart, 'Api', { versions: [{ name: 'v1', image: 'api:1' }], requireResources: false, ingress: { hosts: ['shop.example.com'] } }))
+      .toThrow(/^shop\/Api\/Gateway: host got 'shop\.example\.com': shop\/Web\/Gateway already serves it on port 80 of the same gateway deployment \(istio=ingressgateway\)/);
+    // Another port of the deployment is another server.
+    const plain = new IngressGateway(chart, 'Plain', { name: 'plain' });
+    expect(() => plain.addHost('status.example.com', 'shop', IngressTls.none())).not.toThrow();
+    expect(() => new IngressGateway(chart, 'Tls', { name: 'tls' }).addHost('status.example.com', 'shop', IngressTls.simple('c', { httpsRedirect: false }))).not.toThrow();
+  });
+});
+
+test("a host's gateway routes at a second gateway are refused: both gateways would take both gateways' routes", () => {
+  const { edge, gateway } = setup(TrafficApi.ISTIO);
+  const internal = new IngressGateway(edge, 'Internal', { name: 'internal', workload: GatewayWorkload.custom({ labels: { istio: 'internal' }, namespace: 'edge', serviceAccountName: 'internal' }) });
+  gateway.addHost('shop.example.com', 'edge', IngressTls.none());
+  internal.addHost('shop.example.com', 'edge', IngressTls.none());
+  gateway.addRoute('shop.example.com', Host.service(edge, 'web', 'shop'), 80);
+  expect(() => internal.addRoute('shop.example.com', Host.service(edge, 'admin', 'shop'), 80, { pathPrefix: '/admin/' }))
+    .toThrow(/^edge\/Internal: host got 'shop\.example\.com': its routes are already bound to edge\/public/);
+});
+
+describe('a gateway deployment in a ZeroTrustNamespace gets a NetworkPolicy of its own (default-deny would isolate it)', () => {
+  test('Gateway API: clients from anywhere on the listener ports and the status port; istiod and the backends', () => {
+    const app = new App();
+    new Mesh(app, 'Mesh', { trafficApi: TrafficApi.GATEWAY_API });
+    const edge = new Chart(app, 'edge', { namespace: 'edge' });
+    const gateway = new IngressGateway(edge, 'Public', { name: 'public' });
+    // The ZeroTrustNamespace may come after the gateway.
+    new ZeroTrustNamespace(edge, 'ZeroTrust', { namespace: 'edge' });
+    gateway.addHost('shop.example.com', 'edge', IngressTls.simple('shop-cert'));
+    gateway.addRoute('shop.example.com', Host.service(edge, 'web', 'shop'), 80);
+    const m = Testing.synth(edge);
+    expectValidManifests(m);
+    const policy = m.find(o => o.kind === 'NetworkPolicy' && o.metadata.name === 'public-istio-allow');
+    expect(policy.spec).toEqual({
+      podSelector: { matchLabels: { 'gateway.networking.k8s.io/gateway-name': 'public' } },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ ports: [80, 443, 15021].map(port => ({ protocol: 'TCP', port })) }],
+      egress: [
+        { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } }, podSelector: { matchLabels: { app: 'istiod' } } }], ports: [{ protocol: 'TCP', port: 15012 }] },
+        { to: [{ podSelector: {} }, { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } } }] },
+      ],
+    });
+  });
+
+  test('Istio API: a gateway deployment of your own, shared by two Gateways, gets one policy', () => {
+    const app = new App();
+    new Mesh(app, 'Mesh');
+    const edge = new Chart(app, 'edge', { namespace: 'edge' });
+    new ZeroTrustNamespace(edge, 'ZeroTrust', { namespace: 'edge' });
+    const workload = GatewayWorkload.custom({ labels: { app: 'edge-gw' }, namespace: 'edge', serviceAccountName: 'edge-gw', serviceName: 'edge-gw' });
+    new IngressGateway(edge, 'A', { name: 'a', workload }).addHost('a.example.com', 'shop', IngressTls.none());
+    new IngressGateway(edge, 'B', { name: 'b', workload }).addHost('b.example.com', 'orders', IngressTls.none());
+    const m = Testing.synth(edge);
+    expectValidManifests(m);
+    const policies = m.filter(o => o.kind === 'NetworkPolicy' && o.spec.podSelector.matchLabels?.app === 'edge-gw');
+    expect(policies.map(p => [p.metadata.name, p.spec.ingress, p.spec.egress[1]])).toEqual([[
+      'edge-gw-allow',
+      [{}],
+      { to: ['shop', 'orders'].map(n => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': n } } })) },
+    ]]);
+  });
+});
