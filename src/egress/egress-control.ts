@@ -149,7 +149,10 @@ export class EgressControl extends Construct {
       addNamespaceProxy(this, this.namespace, {
         name: this.waypointName,
         podLabels: () => ({ [GATEWAY_NAME_LABEL]: this.waypointName! }),
-        ingress: () => [{ peers: [this.namespace, ...this.services.flatMap(s => s._callerNamespaces)].map(namespace => ({ namespace })), ports: tcp(HBONE_PORT) }],
+        ingress: () => {
+          const callers = [this.namespace, ...this.services.flatMap(s => s._callerNamespaces)];
+          return [{ peers: callers.map(namespace => ({ namespace })), ports: tcp(HBONE_PORT) }];
+        },
         egress: () => this.directEgress(),
         waypoint: true,
       });

@@ -341,7 +341,8 @@ export class CanaryService extends Construct {
         throw configError(this, 'ingress.gateway', this.ingressGateway.node.path, `the gateway uses ${this.ingressGateway.trafficApi} and the routes ${this.routing.api}: use one traffic API`);
       }
       for (const h of props.ingress.hosts) this.ingressGateway.addHost(h, this.routing.namespace, props.ingress.tls ?? IngressTls.none());
-      this.routing.bindGateway(this, this.ingressGateway.ref, props.ingress.hosts, props.ingress.hosts.flatMap(h => this.ingressGateway!._listenersFor(h)));
+      const listeners = props.ingress.hosts.flatMap(h => this.ingressGateway!._listenersFor(h));
+      this.routing.bindGateway(this, this.ingressGateway.ref, props.ingress.hosts, listeners);
     }
   }
 
