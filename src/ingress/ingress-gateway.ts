@@ -122,8 +122,9 @@ export interface IngressRouteOptions {
    */
   readonly pathPrefix?: string;
   /**
-   * Overall timeout of a request on the route.
-   * @default - none
+   * Overall timeout of a request on the route. The route also takes the service's retries, and this timeout when
+   * unset, from its request policy (a ResilientUpstream's): the gateway uses none of the service's own routes.
+   * @default - the service's request policy, else no timeout
    */
   readonly timeout?: Duration;
 }

@@ -47,6 +47,8 @@ export interface RoutingModel {
   readonly requestPolicy?: RequestPolicy;
   /** The construct that set the request policy. */
   readonly requestPolicyOwner?: IConstruct;
+  /** For a host without a request policy: the one in force on a route's destination, with the construct that set it. */
+  readonly destinationPolicy?: (route: HttpRoute, owner: IConstruct) => { readonly value: RequestPolicy; readonly owner: IConstruct } | undefined;
   /** Per-version Service of each subset (Gateway API backends). */
   readonly subsetBackends: Map<string, string>;
   /** Whether in-mesh callers use these routes too, or only the gateways. */
@@ -89,18 +91,20 @@ export function buildRoutingModel(scope: IConstruct, fields: Omit<RoutingModel, 
 }
 
 /**
- * The timeout and retries in force on a route. Each was checked against its own construct's timeout when declared;
- * a route's timeout with the host's retries (or the reverse) meets only here, and Envoy's route timeout bounds every
- * retry, so retries that cannot fit are refused rather than silently cut short.
+ * The timeout and retries in force on a route: its own, else the host's, else (a host without a request policy) its
+ * destination's. Each was checked against its own construct's timeout when declared; a route's timeout with another
+ * construct's retries (or the reverse) meets only here, and Envoy's route timeout bounds every retry, so retries that
+ * cannot fit are refused rather than silently cut short.
  */
 function inForce(fields: Omit<RoutingModel, 'routes' | 'defaultRoute' | 'unscopedFault'>, owner: IConstruct, route: HttpRoute):
 { timeout?: Duration; retries?: RetryPolicy } {
-  const timeout = route.timeout ?? fields.requestPolicy?.timeout;
-  const declared = route.retries ?? fields.requestPolicy?.retries;
+  const policy = fields.requestPolicy ? { value: fields.requestPolicy, owner: fields.requestPolicyOwner! } : fields.destinationPolicy?.(route, owner);
+  const timeout = route.timeout ?? policy?.value.timeout;
+  const declared = route.retries ?? policy?.value.retries;
   const retries = declared?._isMeshDefault ? undefined : declared;
   if (timeout && retries && !retries._fitsTimeout(timeout)) {
-    const retriesFrom = route.retries ? owner : fields.requestPolicyOwner!;
-    const timeoutFrom = route.timeout ? owner : fields.requestPolicyOwner!;
+    const retriesFrom = route.retries ? owner : policy!.owner;
+    const timeoutFrom = route.timeout ? owner : policy!.owner;
     throw configError(owner, `${route.name}.retries`, `${retries.attempts + 1} x ${retries.perTryTimeout!.toMilliseconds()}ms`,
       `the retries of ${retriesFrom.node.path} do not fit the timeout of ${timeoutFrom.node.path} (${timeout.toMilliseconds()}ms), which bounds them all: lower the attempts or per-try timeout, or raise the timeout`);
   }

@@ -167,7 +167,7 @@ export class HostRouting extends Construct {
   private readonly renderFns = new Map<ApiObject, () => any>();
   /** Bumped by every change, so a validation renders again only when something changed. */
   private revision = 0;
-  private renderedRevision = -1;
+  private renderedRevision = '';
   private renderErrors: string[] = [];
   private rendered = new Map<ApiObject, any>();
   private readonly subsets = new Map<string, SubsetEntry>();
@@ -533,8 +533,10 @@ export class HostRouting extends Construct {
    * resolves each object. Returns the errors (an object whose render fails renders again to throw its own error).
    */
   private renderAll(): string[] {
-    if (this.renderedRevision === this.revision) return this.renderErrors;
-    this.renderedRevision = this.revision;
+    // An edge-only host's routes also carry their destinations' request policies.
+    const revision = [this.revision, ...(this.edgeOnly ? this.destinationRoutings().map(r => r.revision) : [])].join(',');
+    if (this.renderedRevision === revision) return this.renderErrors;
+    this.renderedRevision = revision;
     try {
       this.rendered = new Map([...this.renderFns].map(([o, render]) => [o, render()]));
       this.renderErrors = [];
@@ -582,9 +584,34 @@ export class HostRouting extends Construct {
       extraHosts: [...this.extraHosts],
       requestPolicy: this.requestPolicy?.value,
       requestPolicyOwner: this.requestPolicy?.owner,
+      destinationPolicy: this.edgeOnly ? (route, owner) => this.destinationPolicy(route, owner) : undefined,
       subsetBackends: this.subsetBackends,
       includeMesh: !this.edgeOnly,
     }, this.routes, new Set(this.subsets.keys()));
+  }
+
+  /**
+   * A gateway uses only the routes bound to it, so an edge-only host's route to a service would skip the service's
+   * own timeout and retries (a ResilientUpstream's): the route takes them, unless it sets its own.
+   */
+  private destinationPolicy(route: HttpRoute, owner: IConstruct): Contribution<RequestPolicy> | undefined {
+    const registry = appRegistry<HostRouting>(this, 'HostRouting');
+    const hosts = [...new Set(route.destinations.map(d => d.host?.name ?? this.host.name))];
+    const policies = [...new Set(hosts.map(h => registry.get(h)?.requestPolicy))];
+    if (policies.length > 1) {
+      throw configError(owner, `${route.name}.destinations`, hosts,
+        'they have different request policies (timeouts, retries), and a route has one of each: set timeout and retries on the route');
+    }
+    return policies[0];
+  }
+
+  /** The routings of the services an edge-only host's routes send to. */
+  private destinationRoutings(): HostRouting[] {
+    const registry = appRegistry<HostRouting>(this, 'HostRouting');
+    return this.routes.flatMap(r => r.route.destinations.flatMap(d => {
+      const routing = d.host && registry.get(d.host.name);
+      return routing ? [routing] : [];
+    }));
   }
 
   private renderGatewayRoute(key: string): any {

@@ -1,5 +1,8 @@
 import { App, Chart, Duration, Testing } from 'cdk8s';
-import { CanaryService, DataplaneMode, GatewayWorkload, Host, IngressGateway, IngressTls, Mesh, Source, TlsVersion, TrafficApi, WorkloadSelector, ZeroTrustNamespace } from '../../src';
+import {
+  CanaryService, DataplaneMode, GatewayApiChannel, GatewayWorkload, Host, HostRouting, IngressGateway, IngressTls, Mesh, ResiliencePreset,
+  ResilientUpstream, RetryOn, RetryPolicy, ServicePort, Source, TlsVersion, TrafficApi, WorkloadSelector, ZeroTrustNamespace,
+} from '../../src';
 import { expectValidManifests } from '../harness/validate';
 
 function setup(trafficApi: TrafficApi): { app: App; edge: Chart; gateway: IngressGateway } {
@@ -94,6 +97,64 @@ describe('IngressGateway', () => {
     const gw = new IngressGateway(c, 'Gw', { workload: GatewayWorkload.custom({ labels: { app: 'edge-gw' }, namespace: 'edge', serviceAccountName: 'edge-gw' }) });
     gw.addHost('a.example.com', 'edge', IngressTls.none());
     expect(Testing.synth(c)[0].spec.selector).toEqual({ app: 'edge-gw' });
+  });
+
+  // A gateway uses only the routes bound to it: the service's own VirtualService (its timeout, its retries) applies to
+  // in-mesh callers, not to requests through the gateway.
+  describe('a route to a service with a ResilientUpstream takes its timeout and retries', () => {
+    test('Istio: declared after the route; the route\'s own timeout wins, the retries still apply', () => {
+      const { app, edge, gateway } = setup(TrafficApi.ISTIO);
+      gateway.addHost('shop.example.com', 'edge', IngressTls.none());
+      gateway.addRoute('shop.example.com', Host.service(edge, 'api', 'shop'), 8080, { pathPrefix: '/api/', timeout: Duration.seconds(12) });
+      gateway.addRoute('shop.example.com', Host.service(edge, 'web', 'shop'), 80);
+      new ResilientUpstream(edge, 'Api', { host: Host.service(edge, 'api', 'shop'), preset: ResiliencePreset.STANDARD });
+      const m = app.charts.flatMap(c => Testing.synth(c));
+      expectValidManifests(m);
+      const shop = m.find(o => o.kind === 'VirtualService' && o.spec.hosts[0] === 'shop.example.com');
+      const retries = { attempts: 2, perTryTimeout: '3s', retryOn: 'connect-failure,refused-stream,unavailable,gateway-error' };
+      const rule = (name: string) => shop.spec.http.find((r: any) => r.name === name);
+      expect(shop.spec.http.map((r: any) => r.name)).toEqual(['prefix-api-non-idempotent', 'prefix-api', 'root']);
+      expect(rule('prefix-api')).toMatchObject({ timeout: '12s', retries });
+      expect(rule('prefix-api-non-idempotent')).toMatchObject({ timeout: '12s', retries: { ...retries, retryOn: 'connect-failure,refused-stream' } });
+      // web has no request policy: Istio's defaults, as before
+      expect(rule('root').timeout).toBeUndefined();
+      expect(rule('root').retries).toBeUndefined();
+      const mesh = m.find(o => o.kind === 'VirtualService' && o.spec.hosts[0] === 'api.shop.svc.cluster.local');
+      expect(mesh.spec.http[mesh.spec.http.length - 1]).toMatchObject({ timeout: '10s', retries });
+    });
+
+    test('Gateway API (experimental channel for retries): the HTTPRoute rule gets both', () => {
+      const app = new App();
+      new Mesh(app, 'Mesh', { trafficApi: TrafficApi.GATEWAY_API, gatewayApiChannel: GatewayApiChannel.EXPERIMENTAL });
+      const edge = new Chart(app, 'edge', { namespace: 'edge' });
+      const gateway = new IngressGateway(edge, 'Public', { name: 'public' });
+      gateway.addHost('shop.example.com', 'edge', IngressTls.none());
+      const api = Host.service(edge, 'api', 'shop');
+      // The service's own (mesh) HTTPRoute needs its port, which a CanaryService would declare.
+      HostRouting.of(edge, api).setPorts(edge, [ServicePort.http(8080)]);
+      new ResilientUpstream(edge, 'Api', {
+        host: api, timeout: Duration.seconds(5), retries: RetryPolicy.of({ attempts: 2, perTryTimeout: Duration.seconds(1), retryOn: [RetryOn.statusCodes(503)] }),
+      });
+      gateway.addRoute('shop.example.com', api, 8080);
+      // (the pinned CRDs are the Standard channel's, which has no retry field)
+      const m = app.charts.flatMap(c => Testing.synth(c));
+      const shop = m.find(o => o.kind === 'HTTPRoute' && o.spec.hostnames?.[0] === 'shop.example.com');
+      expect(shop.spec.rules.map((r: any) => [r.name, r.timeouts, r.retry])).toEqual([
+        // a 503 may come after the request was processed: POST and PATCH are not re-sent
+        ['root-non-idempotent', { request: '5s', backendRequest: '1s' }, { attempts: 0 }],
+        ['root', { request: '5s', backendRequest: '1s' }, { attempts: 2, codes: [503] }],
+      ]);
+    });
+
+    test('retries that do not fit the route\'s own timeout fail at synth, naming both constructs', () => {
+      const { app, edge, gateway } = setup(TrafficApi.ISTIO);
+      gateway.addHost('shop.example.com', 'edge', IngressTls.none());
+      gateway.addRoute('shop.example.com', Host.service(edge, 'api', 'shop'), 8080, { timeout: Duration.seconds(2) });
+      new ResilientUpstream(edge, 'Api', {
+        host: Host.service(edge, 'api', 'shop'), timeout: Duration.seconds(30), retries: RetryPolicy.of({ attempts: 3, perTryTimeout: Duration.seconds(5) }),
+      });
+      expect(() => app.synthYaml()).toThrow(/root\.retries.*the retries of edge\/Api do not fit the timeout of edge\/Public \(2000ms\)/);
+    });
   });
 
   describe('bad input', () => {
