@@ -159,6 +159,8 @@ export class AllowedExternalService extends Construct {
    * ZeroTrustNamespace's NetworkPolicy.
    */
   public readonly _networkEgress?: NetRule;
+  /** @internal Through the gateway: where the egress gateway connects for the host. */
+  public readonly _gatewayEgress?: NetRule;
   /** @internal The namespaces of the callers admitted to the host. */
   public readonly _callerNamespaces: string[];
   /** @internal Ports that sidecars tell apart by number only: neither HTTP nor TLS, and the host has no addresses. */
@@ -183,7 +185,8 @@ export class AllowedExternalService extends Construct {
       this.routing = HostRouting.of(this, plan.host);
       if (plan.tls) this.routing.addTrafficPolicy(this, { tls: plan.tls });
     }
-    if (!plan.route.viaEgressGateway) this._networkEgress = directEgress(plan);
+    if (plan.route.viaEgressGateway) this._gatewayEgress = directEgress(plan);
+    else this._networkEgress = directEgress(plan);
     this._callerNamespaces = plan.callerNamespaces;
     this._portsByNumberOnly = portsByNumberOnly(plan.ports, plan.addresses);
     control._register(this);

@@ -1,6 +1,6 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { appRegistry } from '../_app-registry';
+import { appRegistry, appSingleton } from '../_app-registry';
 import { configError } from '../_errors';
 import { isDnsLabel, requireDnsLabel, requireUnique } from '../_validate';
 import { AllowedExternalService, AllowHostOptions } from './allowed-external-service';
@@ -250,8 +250,31 @@ export class EgressControl extends Construct {
         metadata: { name: this.egressGateway.serviceName!, namespace: this.namespace },
         spec: Lazy.any({ produce: () => this.renderGatewayDestinationRule(host) }),
       });
+      this.declareEgressGateway();
     }
     return this._egressGatewayDestinationRule;
+  }
+
+  /**
+   * Declares the egress gateway's pods to a ZeroTrustNamespace of their namespace (a gateway of your own), whose
+   * default-deny NetworkPolicy would otherwise isolate them: the namespaces routing through it connect on every port
+   * (its Service maps 443 to a container port this cannot know), and it connects to the hosts it forwards to.
+   */
+  private declareEgressGateway(): void {
+    const gateway = this.egressGateway;
+    const labels = Object.entries(gateway.labels).sort().map(([k, v]) => `${k}=${v}`).join(',');
+    const controls = appSingleton<EgressControl[]>(this, 'EgressGatewayDeployment', `${gateway.namespace}|${labels}`, () => {
+      const sharing: EgressControl[] = [];
+      addNamespaceProxy(this, gateway.namespace, {
+        name: gateway.serviceName ?? gateway.identity.serviceAccountName,
+        podLabels: () => ({ ...gateway.labels }),
+        ingress: () => [{ peers: [...new Set(sharing.map(c => c.namespace))].map(namespace => ({ namespace })) }],
+        egress: () => sharing.flatMap(c => c.services.flatMap(s => (s._gatewayEgress ? [s._gatewayEgress] : []))),
+        waypoint: false,
+      });
+      return sharing;
+    });
+    controls.push(this);
   }
 
   private renderGatewayDestinationRule(host: string): any {

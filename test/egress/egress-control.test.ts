@@ -463,6 +463,33 @@ describe('EgressControl: through the egress gateway', () => {
     const m = allow({ 'edition.cnn.com': { route: EgressRoute.viaGatewayHttp() } }, {}, chart(app));
     expect(one(m, 'Gateway').spec.selector).toEqual({ istio: 'egress-prod' });
   });
+
+  test('a gateway of your own in a ZeroTrustNamespace gets a NetworkPolicy of its own (default-deny would isolate it)', () => {
+    // GIVEN two namespaces sending through one egress gateway that runs in a zero-trust namespace
+    const app = Testing.app();
+    const gateway = GatewayWorkload.custom({ labels: { app: 'egress-gw' }, namespace: 'egress', serviceAccountName: 'egress-gw', serviceName: 'egress-gw' });
+    const edge = new Chart(app, 'edge', { namespace: 'egress' });
+    new ZeroTrustNamespace(edge, 'ZeroTrust');
+    const shop = chart(app);
+    new EgressControl(shop, 'Egress', { egressGateway: gateway }).allowHost('api.stripe.com', { route: EgressRoute.viaGatewayTlsPassthrough() });
+    const billing = new Chart(app, 'billing', { namespace: 'billing' });
+    const billingEgress = new EgressControl(billing, 'Egress', { egressGateway: gateway });
+    billingEgress.allowHost('legacy.example.com', { route: EgressRoute.viaGatewayTlsOrigination() });
+    billingEgress.allowHost('status.example.com');
+    // WHEN synthesized
+    const m = app.charts.flatMap(c => Testing.synth(c));
+    expectValidManifests(m);
+    // THEN the gateway's pods admit the two namespaces (any port: the Service's target ports are unknown) and reach
+    // istiod and the hosts it forwards to (origination to 443), but not the host billing reaches directly
+    const policy = one(m, 'NetworkPolicy', 'egress-gw-allow');
+    expect(policy.metadata.namespace).toBe('egress');
+    expect(policy.spec.podSelector).toEqual({ matchLabels: { app: 'egress-gw' } });
+    expect(policy.spec.ingress).toEqual([{ from: ['shop', 'billing'].map(n => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': n } } })) }]);
+    expect(policy.spec.egress).toEqual([
+      { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } }, podSelector: { matchLabels: { app: 'istiod' } } }], ports: [{ port: 15012, protocol: 'TCP' }] },
+      { ports: [{ port: 443, protocol: 'TCP' }] },
+    ]);
+  });
 });
 
 describe('EgressControl: one VirtualService per host', () => {
