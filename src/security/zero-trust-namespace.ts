@@ -123,9 +123,15 @@ export interface EgressAllowanceOptions {
   readonly ipBlocks?: string[];
   /**
    * TCP ports allowed.
-   * @default - every port
+   * @default - every port of every protocol, unless `udpPorts` is given
    */
   readonly ports?: number[];
+  /**
+   * UDP ports allowed (an NTP server, an external DNS resolver). The mesh's proxies do not carry UDP: it goes
+   * straight from the pod.
+   * @default - every port of every protocol, unless `ports` is given
+   */
+  readonly udpPorts?: number[];
 }
 
 interface Connection {
@@ -424,12 +430,16 @@ export class ZeroTrustNamespace extends Construct {
     blocks.forEach((b, i) => {
       if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(b)) throw configError(this, `ipBlocks[${i}]`, b, 'use an IP address or a CIDR block');
     });
-    (options.ports ?? []).forEach((p, i) => {
-      requireInteger(this, `ports[${i}]`, p, 1);
-      if (p > 65535) throw configError(this, `ports[${i}]`, p, 'use a port from 1 to 65535');
-    });
+    const udp = options.udpPorts ?? [];
+    for (const [prop, list] of [['ports', options.ports ?? []], ['udpPorts', udp]] as const) {
+      list.forEach((p, i) => {
+        requireInteger(this, `${prop}[${i}]`, p, 1);
+        if (p > 65535) throw configError(this, `${prop}[${i}]`, p, 'use a port from 1 to 65535');
+      });
+    }
     if (!namespaces.length && !blocks.length) throw configError(this, 'namespaces', [], 'give namespaces or ipBlocks');
-    const ports = options.ports?.length ? tcp(...options.ports) : undefined;
+    const given = [...tcp(...options.ports ?? []), ...udp.map(port => ({ port, protocol: 'UDP' }))];
+    const ports = given.length ? given : undefined;
     // In-mesh destinations are reached over HBONE (15008) by ztunnel, and by sidecars calling ambient pods.
     if (namespaces.length) this.meshEgress.push({ peers: namespaces.map(n => ({ namespace: n })), ports: ports && [...ports, ...tcp(HBONE_PORT)] });
     if (blocks.length) this.meshEgress.push({ peers: blocks.map(cidr => ({ cidr })), ports });

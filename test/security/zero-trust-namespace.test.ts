@@ -156,12 +156,15 @@ describe('ZeroTrustNamespace: sidecar mode', () => {
     const { chart: c, zt } = shop();
     zt.allowEgress({ namespaces: ['payments'], ports: [8443] });
     zt.allowEgress({ ipBlocks: ['203.0.113.0/24', '198.51.100.7'] });
+    zt.allowEgress({ ipBlocks: ['192.0.2.123'], udpPorts: [123] });
     const m = synth(c);
     expect(one(m, 'NetworkPolicy', 'allow-mesh').spec.egress.slice(2)).toEqual([
       // HBONE too: ztunnel, and a sidecar calling an ambient pod, connect on 15008.
       { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'payments' } } }], ports: [{ protocol: 'TCP', port: 8443 }, { protocol: 'TCP', port: 15008 }] },
       { to: [{ ipBlock: { cidr: '203.0.113.0/24' } }, { ipBlock: { cidr: '198.51.100.7/32' } }] },
+      { to: [{ ipBlock: { cidr: '192.0.2.123/32' } }], ports: [{ protocol: 'UDP', port: 123 }] },
     ]);
+    expect(() => zt.allowEgress({ ipBlocks: ['192.0.2.53'], udpPorts: [70000] })).toThrow(/udpPorts\[0\] got 70000: use a port from 1 to 65535/);
     expect(one(m, 'Sidecar', 'default').spec.egress[0].hosts).toEqual(['./*', 'istio-system/*', 'payments/*']);
   });
 
