@@ -1,6 +1,6 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { appRegistry, appSingleton } from '../_app-registry';
+import { appRegistry } from '../_app-registry';
 import { configError } from '../_errors';
 import { isDnsLabel, requireDnsLabel, requireUnique } from '../_validate';
 import { AllowedExternalService, AllowHostOptions } from './allowed-external-service';
@@ -11,7 +11,7 @@ import { NamespaceSidecar } from '../mesh/_namespace-sidecar';
 import { GatewayWorkload } from '../mesh/gateway-workload';
 import { Host } from '../mesh/host';
 import { DataplaneMode, Mesh } from '../mesh/mesh';
-import { addNamespaceEgress, addNamespaceProxy, GATEWAY_NAME_LABEL, HBONE_PORT, NetRule, tcp } from '../security/_network-policy';
+import { addGatewayDeployment, addNamespaceEgress, addNamespaceProxy, GATEWAY_NAME_LABEL, HBONE_PORT, NetRule, tcp } from '../security/_network-policy';
 import { UpstreamTls } from '../traffic/upstream-tls';
 
 /**
@@ -261,20 +261,10 @@ export class EgressControl extends Construct {
    * (its Service maps 443 to a container port this cannot know), and it connects to the hosts it forwards to.
    */
   private declareEgressGateway(): void {
-    const gateway = this.egressGateway;
-    const labels = Object.entries(gateway.labels).sort().map(([k, v]) => `${k}=${v}`).join(',');
-    const controls = appSingleton<EgressControl[]>(this, 'EgressGatewayDeployment', `${gateway.namespace}|${labels}`, () => {
-      const sharing: EgressControl[] = [];
-      addNamespaceProxy(this, gateway.namespace, {
-        name: gateway.serviceName ?? gateway.identity.serviceAccountName,
-        podLabels: () => ({ ...gateway.labels }),
-        ingress: () => [{ peers: [...new Set(sharing.map(c => c.namespace))].map(namespace => ({ namespace })) }],
-        egress: () => sharing.flatMap(c => c.services.flatMap(s => (s._gatewayEgress ? [s._gatewayEgress] : []))),
-        waypoint: false,
-      });
-      return sharing;
-    });
-    controls.push(this);
+    addGatewayDeployment<EgressControl>(this, 'EgressGatewayDeployment', this.egressGateway, this, sharing => ({
+      ingress: () => [{ peers: [...new Set(sharing.map(c => c.namespace))].map(namespace => ({ namespace })) }],
+      egress: () => sharing.flatMap(c => c.services.flatMap(s => (s._gatewayEgress ? [s._gatewayEgress] : []))),
+    }));
   }
 
   private renderGatewayDestinationRule(host: string): any {

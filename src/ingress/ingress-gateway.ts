@@ -1,6 +1,6 @@
 import { ApiObject, Chart, Duration, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { appRegistry, appSingleton } from '../_app-registry';
+import { appRegistry } from '../_app-registry';
 import { configError } from '../_errors';
 import { requireDnsLabel } from '../_validate';
 import * as gatewayapi from '../imports/gateway-api';
@@ -8,7 +8,7 @@ import * as networking from '../imports/istio-networking';
 import { GatewayWorkload } from '../mesh/gateway-workload';
 import { Host } from '../mesh/host';
 import { Mesh, TrafficApi, revisionLabel } from '../mesh/mesh';
-import { addNamespaceProxy, tcp } from '../security/_network-policy';
+import { addGatewayDeployment, gatewayDeploymentKey, tcp } from '../security/_network-policy';
 import { HostRouting, RoutePriority } from '../traffic/host-routing';
 import { RequestMatch } from '../traffic/request-match';
 
@@ -195,25 +195,15 @@ export class IngressGateway extends Construct {
    * otherwise isolate them: clients come from anywhere, and the gateway connects to its backends' namespaces.
    */
   private declareDeployment(gatewayApi: boolean): void {
-    const workload = this.workload;
-    const labels = Object.entries(workload.labels).sort().map(([k, v]) => `${k}=${v}`).join(',');
-    const gateways = appSingleton<IngressGateway[]>(this, 'IngressGatewayDeployment', `${workload.namespace}|${labels}`, () => {
-      const sharing: IngressGateway[] = [];
-      addNamespaceProxy(this, workload.namespace, {
-        name: workload.serviceName ?? workload.identity.serviceAccountName,
-        podLabels: () => ({ ...workload.labels }),
-        // Istio deploys a Gateway API gateway listening on the listener ports, with its status port for the load
-        // balancer's health checks; an Istio API gateway's target ports are its own deployment's.
-        ingress: () => [{ peers: [], ports: gatewayApi ? tcp(...new Set(sharing.flatMap(g => g.listenerPorts())), GATEWAY_STATUS_PORT) : undefined }],
-        egress: () => {
-          const namespaces = [...new Set(sharing.flatMap(g => [...g.backendNamespaces]))];
-          return namespaces.length ? [{ peers: namespaces.map(namespace => ({ namespace })) }] : [];
-        },
-        waypoint: false,
-      });
-      return sharing;
-    });
-    gateways.push(this);
+    addGatewayDeployment<IngressGateway>(this, 'IngressGatewayDeployment', this.workload, this, sharing => ({
+      // Istio deploys a Gateway API gateway listening on the listener ports, with its status port for the load
+      // balancer's health checks; an Istio API gateway's target ports are its own deployment's.
+      ingress: () => [{ peers: [], ports: gatewayApi ? tcp(...new Set(sharing.flatMap(g => g.listenerPorts())), GATEWAY_STATUS_PORT) : undefined }],
+      egress: () => {
+        const namespaces = [...new Set(sharing.flatMap(g => [...g.backendNamespaces]))];
+        return namespaces.length ? [{ peers: namespaces.map(namespace => ({ namespace })) }] : [];
+      },
+    }));
   }
 
   private listenerPorts(): number[] {
@@ -315,7 +305,7 @@ export class IngressGateway extends Construct {
    */
   private claimServers(host: string, tls: IngressTls): void {
     const ports = tls.mode === 'NONE' ? [80] : tls.httpsRedirect ? [80, 443] : [443];
-    const deployment = Object.entries(this.workload.labels).sort().map(([k, v]) => `${k}=${v}`).join(',');
+    const deployment = gatewayDeploymentKey(this.workload);
     const servers = appRegistry<IngressGateway>(this, 'GatewayServer');
     for (const port of ports) {
       const other = servers.get(`${deployment}|${port}|${host}`);

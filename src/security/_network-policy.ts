@@ -3,6 +3,7 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { appRegistry, appSingleton } from '../_app-registry';
+import { GatewayWorkload } from '../mesh/gateway-workload';
 
 /** @internal */
 export type Labels = { [key: string]: string };
@@ -125,6 +126,30 @@ export function addNamespaceProxy(scope: IConstruct, namespace: string, proxy: N
   const entry = proxyEntry(scope, namespace);
   entry.proxies.push(proxy);
   entry.listeners.forEach(listener => listener(proxy));
+}
+
+/** @internal A gateway deployment's identity: its namespace and the labels that select its pods. */
+export function gatewayDeploymentKey(workload: GatewayWorkload): string {
+  return `${workload.namespace}/${Object.entries(workload.labels).sort().map(([k, v]) => `${k}=${v}`).join(',')}`;
+}
+
+/**
+ * @internal Declares a gateway deployment's pods once, however many constructs (`owner` among them) share it:
+ * `proxy` tells who connects to them and where they connect, from every sharer as it is when synthesized.
+ */
+export function addGatewayDeployment<T>(scope: IConstruct, kind: string, workload: GatewayWorkload, owner: T,
+  proxy: (sharing: T[]) => Pick<NamespaceProxy, 'ingress' | 'egress'>): void {
+  const sharing = appSingleton<T[]>(scope, kind, gatewayDeploymentKey(workload), () => {
+    const list: T[] = [];
+    addNamespaceProxy(scope, workload.namespace, {
+      name: workload.serviceName ?? workload.identity.serviceAccountName,
+      podLabels: () => ({ ...workload.labels }),
+      ...proxy(list),
+      waypoint: false,
+    });
+    return list;
+  });
+  sharing.push(owner);
 }
 
 /** @internal Calls `listener` for each proxy of `namespace`, declared so far or later. */

@@ -276,7 +276,7 @@ describe('one route owner per public host and gateway', () => {
     const chart = new Chart(app, 'shop', { namespace: 'shop' });
     new CanaryService(chart, 'Web', { versions: [{ name: 'v1', image: 'web:1' }], requireResources: false, ingress: { hosts: ['shop.example.com'], tls: IngressTls.simple('shop-cert') } });
     expect(() => new CanaryService(chart, 'Api', { versions: [{ name: 'v1', image: 'api:1' }], requireResources: false, ingress: { hosts: ['shop.example.com'] } }))
-      .toThrow(/^shop\/Api\/Gateway: host got 'shop\.example\.com': shop\/Web\/Gateway already serves it on port 80 of the same gateway deployment \(istio=ingressgateway\)/);
+      .toThrow(/^shop\/Api\/Gateway: host got 'shop\.example\.com': shop\/Web\/Gateway already serves it on port 80 of the same gateway deployment \(istio-system\/istio=ingressgateway\)/);
     // Another port of the deployment is another server.
     const plain = new IngressGateway(chart, 'Plain', { name: 'plain' });
     expect(() => plain.addHost('status.example.com', 'shop', IngressTls.none())).not.toThrow();
