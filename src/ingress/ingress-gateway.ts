@@ -1,5 +1,5 @@
 import { ApiObject, Chart, Duration, Lazy } from 'cdk8s';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { appRegistry } from '../_app-registry';
 import { configError } from '../_errors';
 import { requireDnsLabel } from '../_validate';
@@ -249,6 +249,21 @@ export class IngressGateway extends Construct {
     this.hosts.push({ host, routeNamespace: namespace, tls });
     this.backendNamespaces.add(namespace);
     if (tls.httpsRedirect && this.trafficApi === TrafficApi.GATEWAY_API) this.ensureRedirectRoute();
+  }
+
+  /**
+   * Serves `host` for a construct exposing a service (CanaryService's ingress option), unless it is served already
+   * the same way (for routes added to the gateway first): the routes then meet as when added the other way round.
+   * @internal
+   */
+  public _serveHost(owner: IConstruct, host: string, routeNamespace: string, tls: IngressTls): void {
+    const served = this.hosts.find(h => h.host === host);
+    if (!served) return this.addHost(host, routeNamespace, tls);
+    const settings = (namespace: string, t: IngressTls) => JSON.stringify({ namespace, ...t._render(), httpsRedirect: t.httpsRedirect });
+    if (settings(served.routeNamespace, served.tls) !== settings(routeNamespace, tls)) {
+      throw configError(owner, 'ingress.hosts', host,
+        `${this.node.path} already serves it with other settings (${settings(served.routeNamespace, served.tls)}): give the same TLS and namespace, or serve another host`);
+    }
   }
 
   /**

@@ -340,7 +340,7 @@ export class CanaryService extends Construct {
       if (this.ingressGateway.trafficApi !== this.routing.api) {
         throw configError(this, 'ingress.gateway', this.ingressGateway.node.path, `the gateway uses ${this.ingressGateway.trafficApi} and the routes ${this.routing.api}: use one traffic API`);
       }
-      for (const h of props.ingress.hosts) this.ingressGateway.addHost(h, this.routing.namespace, props.ingress.tls ?? IngressTls.none());
+      for (const h of props.ingress.hosts) this.ingressGateway._serveHost(this, h, this.routing.namespace, props.ingress.tls ?? IngressTls.none());
       const listeners = props.ingress.hosts.flatMap(h => this.ingressGateway!._listenersFor(h));
       this.routing.bindGateway(this, this.ingressGateway.ref, props.ingress.hosts, listeners);
     }

@@ -270,6 +270,40 @@ describe('one route owner per public host and gateway', () => {
     expect(routes.map(r => r.spec.rules.map((rule: any) => [rule.matches?.[0]?.path?.value ?? '(all)', rule.backendRefs[0].name]))).toEqual([[['(all)', 'web-v1']], [['/api/', 'api']]]);
   });
 
+  describe('the gateway\'s routes first, then the CanaryService exposing the host: the same outcome', () => {
+    function reversed(trafficApi: TrafficApi, tls: IngressTls = IngressTls.simple('shop-cert')): { chart: Chart; expose: () => CanaryService } {
+      const app = new App();
+      new Mesh(app, 'Mesh', { trafficApi });
+      const chart = new Chart(app, 'shop', { namespace: 'shop' });
+      const gw = new IngressGateway(chart, 'Public', { name: 'public' });
+      gw.addHost('shop.example.com', 'shop', IngressTls.simple('shop-cert'));
+      gw.addRoute('shop.example.com', Host.service(chart, 'api', 'shop'), 8080, { pathPrefix: '/api/' });
+      const expose = () => new CanaryService(chart, 'Web', { versions: [{ name: 'v1', image: 'web:1' }], requireResources: false, ingress: { hosts: ['shop.example.com'], gateway: gw, tls } });
+      return { chart, expose };
+    }
+
+    test('Istio: refused, naming the gateway that routes the host', () => {
+      expect(reversed(TrafficApi.ISTIO).expose)
+        .toThrow(/^shop\/Web: host got 'shop\.example\.com': shop\/Public already routes it at shop\/public, and Istio would merge the two VirtualServices in creation order/);
+    });
+
+    test('Gateway API: the routes merge by path', () => {
+      const { chart, expose } = reversed(TrafficApi.GATEWAY_API);
+      expose();
+      const m = Testing.synth(chart);
+      expectValidManifests(m);
+      const routes = m.filter(o => o.kind === 'HTTPRoute' && o.spec.parentRefs.some((p: any) => p.sectionName === 'https-0'));
+      expect(routes.map(r => r.spec.rules.map((rule: any) => [rule.matches?.[0]?.path?.value ?? '(all)', rule.backendRefs[0].name])).sort())
+        .toEqual([[['(all)', 'web-v1']], [['/api/', 'api']]]);
+      expect(m.filter(o => o.kind === 'Gateway')[0].spec.listeners.map((l: any) => l.name)).toEqual(['http-0', 'https-0']);
+    });
+
+    test('other TLS settings for the host are refused', () => {
+      expect(reversed(TrafficApi.GATEWAY_API, IngressTls.none()).expose)
+        .toThrow(/^shop\/Web: ingress\.hosts got 'shop\.example\.com': shop\/Public already serves it with other settings \(.*"credentialName":"shop-cert".*\): give the same TLS and namespace/);
+    });
+  });
+
   test('Istio: two gateways on one deployment cannot both serve a host on one port', () => {
     const app = new App();
     new Mesh(app, 'Mesh');
