@@ -262,6 +262,8 @@ export function whoMayCall(model: Omit<MeshModel, 'allowances'>, objects: any[],
       .flatMap(p => (p.spec?.rules ?? []).flatMap((r: any) => ruleProbes(p, r, issuers)));
     const allowProbes = probesOf('ALLOW');
     const denyProbes = probesOf('DENY');
+    // A CUSTOM policy hands the requests its rules match to an external authorizer, whose answer only it knows.
+    const authorizers = new Map(candidates.filter(p => action(p) === 'CUSTOM').map(p => [ref(p), p.spec?.provider?.name ?? 'its provider']));
 
     for (const caller of callers) {
       const perWorkload = workloads.map(w => {
@@ -289,8 +291,13 @@ export function whoMayCall(model: Omit<MeshModel, 'allowances'>, objects: any[],
             return !decision.allowed && decision.policy === d.policy;
           });
           const base = g.conditions.length ? describe(g.conditions) : exceptions.length ? 'any request' : '';
-          const text = exceptions.length ? `${base} except ${sortedUnique(exceptions.map(d => describe(d.conditions))).join(' or ')}` : base;
+          let text = exceptions.length ? `${base} except ${sortedUnique(exceptions.map(d => describe(d.conditions))).join(' or ')}` : base;
           const policiesOf = [...(g.policy ? [g.policy] : []), ...exceptions.map(d => d.policy)];
+          const gate = authorizers.size ? check({ ...g.request, externalAuthorizerAllows: false }) : undefined;
+          if (gate && !gate.allowed && gate.policy && authorizers.has(gate.policy)) {
+            text = `${text || 'any request'} if ${authorizers.get(gate.policy)} allows`;
+            policiesOf.push(gate.policy);
+          }
           alternatives.set(text, sortedUnique([...(alternatives.get(text) ?? []), ...policiesOf]));
         }
         return { workload: w.name, alternatives };
@@ -424,8 +431,9 @@ function externalAllowances(model: Omit<MeshModel, 'allowances'>, policies: any[
     });
     const allow = applicable.filter(p => (p.spec?.action ?? 'ALLOW') === 'ALLOW');
     const deny = applicable.filter(p => p.spec?.action === 'DENY');
+    const custom = applicable.filter(p => p.spec?.action === 'CUSTOM');
     const hosts = sortedUnique([e.host, ...(e.viaServerName ? [e.viaServerName] : [])]);
-    if (!allow.length && !deny.length) {
+    if (!allow.length && !deny.length && !custom.length) {
       out.push(allowance(ANY_CALLER, e.key, new Map([['', []]])));
       continue;
     }
@@ -450,7 +458,16 @@ function externalAllowances(model: Omit<MeshModel, 'allowances'>, policies: any[
       const exceptions = sortedUnique(denials.map(d => describe(d.a)));
       const texts = exceptions.length ? (conditions.length ? conditions : ['any request']).map(c => `${c} except ${exceptions.join(' or ')}`)
         : conditions.length ? conditions : [''];
-      out.push(allowance(caller.key, e.key, new Map(texts.map(t => [t, sortedUnique(granting)]))));
+      // The requests a CUSTOM rule matches go to its external authorizer, whose answer only it knows.
+      const gates = custom.flatMap(p => (p.spec?.rules ?? []).flatMap((r: any) => externalAlternatives(r, caller, hosts) ?? [])
+        .map((a: string[]) => ({ a, p })));
+      const gated = gates.length ? (t: string) => {
+        const providers = sortedUnique(gates.map(g => g.p.spec?.provider?.name ?? 'its provider')).join(' and ');
+        const scoped = gates.some(g => g.a.length === 0) ? '' : ` for ${sortedUnique(gates.map(g => describe(g.a))).join(' or ')}`;
+        return `${t || 'any request'} if ${providers} allows${scoped}`;
+      } : (t: string) => t;
+      granting.push(...gates.map(g => ref(g.p)));
+      out.push(allowance(caller.key, e.key, new Map(texts.map(t => [gated(t), sortedUnique(granting)]))));
     }
   }
   return out;

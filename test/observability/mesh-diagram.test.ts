@@ -126,6 +126,32 @@ describe('MeshDiagram', () => {
       expect(allowEdges([deny])).toEqual(['any -.->|"no policy, not app/client"| svc_app_api']);
     });
 
+    test('a CUSTOM policy makes what it matches depend on its external authorizer', () => {
+      const custom = policy('app', 'ext-authz', {
+        selector: { matchLabels: { app: 'api' } }, action: 'CUSTOM', provider: { name: 'opa' }, rules: [{ to: [{ operation: { paths: ['/admin/*'] } }] }],
+      });
+      const allow = policy('app', 'allow-client', {
+        selector: { matchLabels: { app: 'api' } },
+        rules: [
+          { from: [{ source: { principals: ['cluster.local/ns/app/sa/client'] } }], to: [{ operation: { paths: ['/admin/*'] } }] },
+          { from: [{ source: { principals: ['cluster.local/ns/app/sa/client'] } }], to: [{ operation: { paths: ['/api/*'] } }] },
+        ],
+      });
+      expect(allowEdges([custom, allow])).toEqual(['wl_app_client -.->|"/admin/* if opa allows or /api/*"| svc_app_api']);
+      // Without ALLOW policies: any request any caller makes, the matched ones subject to the authorizer.
+      const everything = policy('app', 'ext-authz', { action: 'CUSTOM', provider: { name: 'opa' }, rules: [{}] });
+      expect(allowEdges([everything])).toEqual(['any -.->|"any request if opa allows"| svc_app_api']);
+    });
+
+    test('a CUSTOM policy at the egress gateway: the external host depends on its authorizer', () => {
+      const custom = policy('istio-system', 'egress-authz', {
+        selector: { matchLabels: { istio: 'egressgateway' } }, action: 'CUSTOM', provider: { name: 'opa' },
+        rules: [{ when: [{ key: 'connection.sni', values: ['api.psp.example'] }] }],
+      });
+      const found = edges(MeshDiagram.fromManifests([...shopManifests(), custom]).toMermaid());
+      expect(found).toContainEqual('svc_shop_payments -.->|"any request if opa allows"| ext_api_psp_example');
+    });
+
     test('an ALLOW policy without rules admits nobody', () => {
       expect(allowEdges([policy('app', 'deny-all', { selector: { matchLabels: { app: 'api' } } })])).toEqual([]);
     });
