@@ -7,7 +7,7 @@ import * as gatewayapi from '../imports/gateway-api';
 import * as networking from '../imports/istio-networking';
 import { GatewayWorkload } from '../mesh/gateway-workload';
 import { Host } from '../mesh/host';
-import { Mesh, TrafficApi, revisionLabel } from '../mesh/mesh';
+import { Mesh, TrafficApi, requireGatewayApi, revisionLabel } from '../mesh/mesh';
 import { addGatewayDeployment, gatewayDeploymentKey, tcp } from '../security/_network-policy';
 import { HostRouting, RoutePriority } from '../traffic/host-routing';
 import { RequestMatch } from '../traffic/request-match';
@@ -166,6 +166,7 @@ export class IngressGateway extends Construct {
     super(scope, id);
     this.trafficApi = props.trafficApi ?? Mesh.of(this).trafficApi;
     const gatewayApi = this.trafficApi === TrafficApi.GATEWAY_API;
+    if (gatewayApi) requireGatewayApi(this, 'trafficApi');
     if (gatewayApi && props.workload) {
       throw configError(this, 'workload', props.workload.labels, 'with the Gateway API, Istio deploys the gateway for the Gateway object: drop workload');
     }

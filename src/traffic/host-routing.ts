@@ -18,7 +18,7 @@ import * as gatewayapi from '../imports/gateway-api';
 import * as networking from '../imports/istio-networking';
 import { dataplaneOfNamespace } from '../mesh/_namespace-dataplane';
 import { Host } from '../mesh/host';
-import { DataplaneMode, Mesh, TrafficApi } from '../mesh/mesh';
+import { DataplaneMode, Mesh, TrafficApi, requireGatewayApi } from '../mesh/mesh';
 import { ServicePort } from '../mesh/service-port';
 
 /** One weighted destination of a route. */
@@ -200,6 +200,7 @@ export class HostRouting extends Construct {
   public useTrafficApi(owner: IConstruct, api: TrafficApi): void {
     this.revision++;
     this.checkClaim(owner, 'trafficApi');
+    if (api === TrafficApi.GATEWAY_API) requireGatewayApi(owner, 'trafficApi');
     if (this.trafficApi && this.trafficApi.value !== api) {
       throw configError(owner, 'trafficApi', api, `${this.trafficApi.owner.node.path} renders ${this.host.name} with ${this.trafficApi.value}: use one traffic API per host`);
     }

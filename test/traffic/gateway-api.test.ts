@@ -314,6 +314,15 @@ describe('version-aware emission', () => {
         .toThrow(/dataplaneMode got '1\.21': ambient mode as this library builds it .* needs Istio 1\.22 or later/);
       expect(() => new Waypoint(at('1.21'), 'W')).toThrow(/test\/W: scope got '1\.21': a waypoint \(istio\.io\/use-waypoint\) needs Istio 1\.22 or later/);
     });
+    test('the Gateway API objects (v1) before 1.20: by the Mesh, a construct or a host', () => {
+      expect(() => new Mesh(new App(), 'Mesh', { istioVersion: '1.19', trafficApi: TrafficApi.GATEWAY_API }))
+        .toThrow(/^Mesh: trafficApi got '1\.19': the Gateway API at v1 \(Gateway, HTTPRoute\) needs Istio 1\.20 or later: upgrade, or use TrafficApi\.ISTIO$/);
+      expect(() => new IngressGateway(at('1.19'), 'Gw', { trafficApi: TrafficApi.GATEWAY_API })).toThrow(/^test\/Gw: trafficApi got '1\.19': the Gateway API at v1/);
+      const c = at('1.19');
+      expect(() => new CanaryService(c, 'Reviews', { versions: [{ name: 'v1', image: 'r:1' }], resources, trafficApi: TrafficApi.GATEWAY_API }))
+        .toThrow(/^test\/Reviews: trafficApi got '1\.19': the Gateway API at v1/);
+      expect(() => canaryApp(TrafficApi.GATEWAY_API, {}, { istioVersion: '1.20' })).not.toThrow();
+    });
     test('policy targetRefs before 1.22, a ServiceEntry target before 1.24', () => {
       expect(() => new AuthorizationPolicy(at('1.21'), 'P', { targets: [PolicyTarget.gateway('gw')] })).toThrow(/targets got '1\.21': targetRefs needs Istio 1\.22/);
       expect(() => new AuthorizationPolicy(at('1.23'), 'P', { targets: [PolicyTarget.serviceEntry('se')] })).toThrow(/a ServiceEntry as a policy target needs Istio 1\.24/);
