@@ -548,6 +548,11 @@ export class FlaggerCanary extends Construct {
       throw configError(this, unsupported.path, unsupported.value,
         'Flagger\'s Canary has no such traffic policy field, so it would be lost: leave it out, or release this service with ReleasePhases');
     }
+    const cookie = rendered?.loadBalancer?.consistentHash?.httpCookie;
+    if (cookie && cookie.ttl === undefined) {
+      throw configError(this, 'trafficPolicy.loadBalancer.consistentHash.httpCookie.ttl', undefined,
+        'Flagger copies the cookie into its DestinationRules with an empty ttl when none is set, which Istio cannot read as a duration: give the cookie a ttl');
+    }
     return rendered;
   }
 

@@ -276,6 +276,20 @@ describe('FlaggerCanary', () => {
       })).toThrow(/httpQueryParameterName/);
     });
 
+    test('a cookie hash needs a ttl: Flagger would copy an empty one into its DestinationRules', () => {
+      const canaryWith = (chart: Chart, loadBalancer: LoadBalancer) =>
+        new FlaggerCanary(chart, 'Checkout', { deployment: deployment(chart, 'checkout'), trafficPolicy: { loadBalancer }, analysis: progressive });
+      const refused = shopChart();
+      expect(() => canaryWith(refused, LoadBalancer.consistentHashByCookie('session')))
+        .toThrow(/^test\/Checkout: trafficPolicy\.loadBalancer\.consistentHash\.httpCookie\.ttl is missing: Flagger copies the cookie .* give the cookie a ttl$/);
+      expect(Testing.synth(refused).filter(o => o.kind === 'Canary')).toEqual([]);
+      const chart = shopChart();
+      canaryWith(chart, LoadBalancer.consistentHashByCookie('session', { ttl: Duration.hours(1) }));
+      expect(synthValid(chart).find(o => o.kind === 'Canary').spec.service.trafficPolicy).toEqual({
+        loadBalancer: { consistentHash: { httpCookie: { name: 'session', ttl: '3600s' } } },
+      });
+    });
+
     test('a Deployment selected by other labels fails at synth', () => {
       const chart = shopChart();
       const selected = new kplus.Deployment(chart, 'Checkout', { metadata: { name: 'checkout' }, containers: [{ image: 'checkout:1', portNumber: 8080, resources }] });
