@@ -588,13 +588,13 @@ export function buildMeshModel(manifests: any[], options: ModelOptions,
       if ((b.kind ?? 'Service') === 'Service') return services.get(key)?.key ?? `host:${b.name}`;
       return b.kind === 'Hostname' || b.group === 'networking.istio.io' ? targetOf(b.name, undefined, context) : `host:${b.name}`;
     };
-    // Istio splits rules into one route per match and sorts them by its own precedence; listing order breaks ties.
+    // Istio splits rules into one route per match and sorts them by its own precedence; listing order breaks ties. A
+    // rule without matches ranks as the match the CRD defaults it to (any path under /), not last.
     const split = (r.spec?.rules ?? []).flatMap((rule: any) => (rule.matches?.length ? rule.matches : [undefined])
-      .map((m: any) => ({ rule: m ? { ...rule, matches: [m] } : rule, rank: m ? gatewayApiRank(m) : undefined })));
+      .map((m: any) => ({ rule: m ? { ...rule, matches: [m] } : rule, rank: gatewayApiRank(m ?? {}) })));
     const indexed = split.map((x: any, i: number) => ({ ...x, i }));
     // (gRPC methods rank as exact paths; a GRPCRoute keeps its order here.)
-    const ordered = r.kind === 'GRPCRoute' ? indexed : indexed.sort((a: any, b: any) =>
-      (a.rank === undefined ? (b.rank === undefined ? a.i - b.i : 1) : b.rank === undefined ? -1 : -compareRanks(a.rank, b.rank) || a.i - b.i));
+    const ordered = r.kind === 'GRPCRoute' ? indexed : indexed.sort((a: any, b: any) => -compareRanks(a.rank, b.rank) || a.i - b.i);
     const routes: ModelRoute[] = ordered.map(({ rule }: any) => {
       const backends: any[] = rule.backendRefs ?? [];
       const total = backends.reduce((sum, b) => sum + (b.weight ?? 1), 0);

@@ -296,6 +296,20 @@ describe('TrafficPlan: as Istio reads the routes', () => {
     expect(row(ratings, '2')[2]).toBe('path ^= /');
     expect(section(md, '### shop/grpc').join('\n')).toContain('grpc shop.Cart/Add');
   });
+
+  test('a rule without matches ranks as the CRD\'s default match (any path under /): ahead of an equal match listed after it', () => {
+    const route = (rules: any[]) => ({
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'ratings', namespace: 'shop' },
+      spec: { parentRefs: [{ group: '', kind: 'Service', name: 'ratings' }], rules },
+    });
+    const base = [service('shop', 'ratings', { app: 'ratings' }), service('shop', 'ratings-v2', { app: 'ratings', version: 'v2' })];
+    const plan = (rules: any[]) => section(TrafficPlan.fromManifests([...base, route(rules)], { analyze: false }).toMarkdown(), '### shop/ratings');
+    const all = { backendRefs: [{ name: 'ratings', port: 8080 }] };
+    const prefix = { matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'ratings-v2', port: 8080 }] };
+    const header = { matches: [{ headers: [{ name: 'x-beta', value: '1' }] }], backendRefs: [{ name: 'ratings-v2', port: 8080 }] };
+    expect([row(plan([all, prefix]), '1')[3], row(plan([all, prefix]), '2')[3]]).toEqual(['shop/ratings:8080 100%', 'shop/ratings v2:8080 100%']);
+    expect(row(plan([all, header]), '1')[3]).toBe('shop/ratings v2:8080 100%');
+  });
 });
 
 test('who may call: a waypoint of another namespace chosen by the Namespace\'s labels enforces the rules (ServiceAccount named after it)', () => {
