@@ -635,7 +635,7 @@ export class HostRouting extends Construct {
     this.checkSubsetPolicies();
     const fields: PolicyFields = new Map([...this.policy, ...(this.subsetPolicies.get(subset) ?? new Map())]);
     const host = Host.service(this, service, this.namespace).name;
-    return { host, ...this.renderPolicy(fields, `subsets.${subset}.trafficPolicy`, host) };
+    return { host, ...this.renderPolicy(fields, `subsets.${subset}.trafficPolicy`, host, this.policy) };
   }
 
   private objectName(): string {

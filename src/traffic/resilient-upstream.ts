@@ -99,7 +99,10 @@ export class ResiliencePreset {
 export interface SubsetTrafficPolicy {
   /** The subset's name. */
   readonly subset: string;
-  /** Its policy. */
+  /**
+   * Its policy. A connection pool or outlier detection states only what differs from the host's: the limits it leaves
+   * unset stay the host's (Istio itself would replace the host's whole field, dropping them).
+   */
   readonly policy: TrafficPolicy;
 }
 

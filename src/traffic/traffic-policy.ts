@@ -39,15 +39,26 @@ export const TRAFFIC_POLICY_FIELDS: (keyof TrafficPolicy)[] = ['connectionPool',
 /**
  * @internal Renders a DestinationRule `trafficPolicy`; `inherited` is the host's policy, whose fields a subset's takes
  * where it sets none (Istio merges them field by field).
+ *
+ * Istio replaces a whole field: a subset's connection pool that sets one limit would drop the host's other limits
+ * (Envoy's defaults are unbounded). The subset's pool and outlier detection are rendered over the host's instead, so
+ * a subset states only what differs.
  */
 export function renderTrafficPolicy(scope: IConstruct, prop: string, policy: TrafficPolicy, host: string, inherited?: TrafficPolicy): any {
   if (policy.loadBalancer?.hasLocalityFailover && !policy.outlierDetection && !inherited?.outlierDetection) {
     throw configError(scope, `${prop}.outlierDetection`, undefined, 'locality failover needs outlier detection to mark endpoints unhealthy: set outlierDetection');
   }
+  const connectionPool = policy.connectionPool && over(inherited?.connectionPool, policy.connectionPool);
+  const outlierDetection = policy.outlierDetection && over(inherited?.outlierDetection, policy.outlierDetection);
   return compact({
-    connectionPool: policy.connectionPool && renderConnectionPool(scope, `${prop}.connectionPool`, policy.connectionPool),
-    outlierDetection: policy.outlierDetection && renderOutlierDetection(scope, `${prop}.outlierDetection`, policy.outlierDetection),
+    connectionPool: connectionPool && renderConnectionPool(scope, `${prop}.connectionPool`, connectionPool),
+    outlierDetection: outlierDetection && renderOutlierDetection(scope, `${prop}.outlierDetection`, outlierDetection),
     loadBalancer: policy.loadBalancer?._render(scope, `${prop}.loadBalancer`),
     tls: policy.tls?._render(scope, `${prop}.tls`, host),
   });
+}
+
+/** `values` over `base`: the fields `values` sets (not undefined), else `base`'s. */
+function over<T extends object>(base: T | undefined, values: T): T {
+  return { ...base, ...Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) } as T;
 }

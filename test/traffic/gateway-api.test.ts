@@ -95,7 +95,7 @@ describe('one intent, both traffic APIs', () => {
     const rules = m.filter(o => o.kind === 'DestinationRule');
     expect(rules.map(r => r.spec.host)).toEqual(['reviews-v1.shop.svc.cluster.local', 'reviews-v2.shop.svc.cluster.local']);
     expect(rules[0].spec.trafficPolicy.connectionPool.tcp.maxConnections).toBe(100);
-    expect(rules[1].spec.trafficPolicy.connectionPool.tcp).toEqual({ maxConnections: 5 });
+    expect(rules[1].spec.trafficPolicy.connectionPool).toEqual({ tcp: { maxConnections: 5, connectTimeout: '2s' }, http: { http1MaxPendingRequests: 100, http2MaxRequests: 1000 } });
     expect(route(m).spec.rules[0]).toMatchObject({ timeouts: { request: '10s' } });
     expect(route(m).spec.rules[0].retry).toBeUndefined();
   });

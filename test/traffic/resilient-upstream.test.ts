@@ -132,6 +132,21 @@ describe('ResilientUpstream', () => {
     for (const r of only(m, 'VirtualService').spec.http) expect(r.fault).toEqual({ abort: { httpStatus: 503, percentage: { value: 100 } } });
   });
 
+  test('a subset\'s outlier detection states what differs; a subset\'s load balancer replaces the host\'s', () => {
+    const c = chart();
+    new ResilientUpstream(c, 'Resilience', {
+      host: Host.service(c, 'payments', 'shop'),
+      subsetPolicies: [{ subset: 'v2', policy: { outlierDetection: { consecutive5xxErrors: 2 }, loadBalancer: LoadBalancer.random() } }],
+    });
+    new CanaryService(c, 'Payments', { versions: [{ name: 'v1', image: 'p:1' }, { name: 'v2', image: 'p:2' }], weights: { v1: 95, v2: 5 }, requireResources: false });
+    const m = Testing.synth(c);
+    expectValidManifests(m);
+    expect(only(m, 'DestinationRule').spec.subsets[1].trafficPolicy).toEqual({
+      outlierDetection: { consecutive5xxErrors: 2, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 },
+      loadBalancer: { simple: 'RANDOM' },
+    });
+  });
+
   test('with a canary on the same host: one VirtualService, one DestinationRule, per-subset bulkheads', () => {
     // GIVEN a canary of payments, and resilience declared first
     const c = chart();
@@ -157,7 +172,10 @@ describe('ResilientUpstream', () => {
     const split = only(m, 'VirtualService').spec.http.find((r: any) => r.name === 'split');
     expect(split).toMatchObject({ timeout: '10s', retries: { attempts: 2 } });
     expect(split.route.map((r: any) => r.weight)).toEqual([95, 5]);
-    expect(only(m, 'DestinationRule').spec.subsets[1].trafficPolicy).toEqual({ connectionPool: { tcp: { maxConnections: 10 } } });
+    // v2's pool states what differs; the preset's other limits stay (Istio would otherwise drop them for v2)
+    expect(only(m, 'DestinationRule').spec.subsets[1].trafficPolicy).toEqual({
+      connectionPool: { tcp: { maxConnections: 10, connectTimeout: '2s' }, http: { http1MaxPendingRequests: 100, http2MaxRequests: 1000 } },
+    });
   });
 
   test("RetryPolicy.meshDefault() leaves the route without retries, so Istio's default applies", () => {
