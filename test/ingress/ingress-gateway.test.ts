@@ -133,7 +133,9 @@ describe('IngressGateway', () => {
       // The service's own (mesh) HTTPRoute needs its port, which a CanaryService would declare.
       HostRouting.of(edge, api).setPorts(edge, [ServicePort.http(8080)]);
       new ResilientUpstream(edge, 'Api', {
-        host: api, timeout: Duration.seconds(5), retries: RetryPolicy.of({ attempts: 2, perTryTimeout: Duration.seconds(1), retryOn: [RetryOn.statusCodes(503)] }),
+        host: api,
+        timeout: Duration.seconds(5),
+        retries: RetryPolicy.of({ attempts: 2, perTryTimeout: Duration.seconds(1), retryOn: [RetryOn.statusCodes(503)] }),
       });
       gateway.addRoute('shop.example.com', api, 8080);
       // (the pinned CRDs are the Standard channel's, which has no retry field)

@@ -145,7 +145,9 @@ describe('MeshDiagram', () => {
 
     test('a CUSTOM policy at the egress gateway: the external host depends on its authorizer', () => {
       const custom = policy('istio-system', 'egress-authz', {
-        selector: { matchLabels: { istio: 'egressgateway' } }, action: 'CUSTOM', provider: { name: 'opa' },
+        selector: { matchLabels: { istio: 'egressgateway' } },
+        action: 'CUSTOM',
+        provider: { name: 'opa' },
         rules: [{ when: [{ key: 'connection.sni', values: ['api.psp.example'] }] }],
       });
       const found = edges(MeshDiagram.fromManifests([...shopManifests(), custom]).toMermaid());

@@ -299,7 +299,9 @@ describe('TrafficPlan: as Istio reads the routes', () => {
 
   test('a rule without matches ranks as the CRD\'s default match (any path under /): ahead of an equal match listed after it', () => {
     const route = (rules: any[]) => ({
-      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'ratings', namespace: 'shop' },
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'ratings', namespace: 'shop' },
       spec: { parentRefs: [{ group: '', kind: 'Service', name: 'ratings' }], rules },
     });
     const base = [service('shop', 'ratings', { app: 'ratings' }), service('shop', 'ratings-v2', { app: 'ratings', version: 'v2' })];
