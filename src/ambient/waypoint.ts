@@ -3,6 +3,7 @@ import { Construct, IConstruct } from 'constructs';
 import { appSingleton } from '../_app-registry';
 import { configError } from '../_errors';
 import { requireDnsLabel } from '../_validate';
+import { USE_WAYPOINT, USE_WAYPOINT_NAMESPACE } from './_waypoint-binding';
 import * as gatewayapi from '../imports/gateway-api';
 import { requireIstio, revisionLabel } from '../mesh/mesh';
 import { ServiceIdentity } from '../mesh/service-identity';
@@ -37,10 +38,7 @@ export interface WaypointProps {
 }
 
 /** The label that sends a namespace's, service's or pod's traffic through a waypoint. */
-export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
-
-/** The namespace of the waypoint `istio.io/use-waypoint` names, when it is not the labelled object's own. */
-const USE_WAYPOINT_NAMESPACE_LABEL = 'istio.io/use-waypoint-namespace';
+export const USE_WAYPOINT_LABEL = USE_WAYPOINT;
 
 /** Kinds whose traffic is addressed to a service, which only a service (or `all`) waypoint handles. */
 const SERVICE_KINDS = ['Service', 'ServiceEntry'];
@@ -116,7 +114,7 @@ export class Waypoint extends Construct {
     const namespace = target.kind === 'Namespace' ? target.name : target.metadata.namespace ?? Chart.of(target).namespace ?? 'default';
     const label = target.metadata.getLabel(USE_WAYPOINT_LABEL);
     const existing = usedWaypoint.get(target)
-      ?? (label === undefined ? undefined : `${target.metadata.getLabel(USE_WAYPOINT_NAMESPACE_LABEL) ?? namespace}/${label}`);
+      ?? (label === undefined ? undefined : `${target.metadata.getLabel(USE_WAYPOINT_NAMESPACE) ?? namespace}/${label}`);
     if (existing !== undefined && existing !== `${this.namespace}/${this.name}`) {
       throw configError(this, 'target', target.node.path, `it already uses waypoint '${existing}'`);
     }
@@ -133,7 +131,7 @@ export class Waypoint extends Construct {
     usedWaypoint.set(target, `${this.namespace}/${this.name}`);
     const labels: { [key: string]: string } = {
       [USE_WAYPOINT_LABEL]: this.name,
-      ...(namespace !== this.namespace ? { [USE_WAYPOINT_NAMESPACE_LABEL]: this.namespace } : {}),
+      ...(namespace !== this.namespace ? { [USE_WAYPOINT_NAMESPACE]: this.namespace } : {}),
     };
     for (const [key, value] of Object.entries(labels)) {
       if (templated) target.addJsonPatch(JsonPatch.add(`/spec/template/metadata/labels/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, value));

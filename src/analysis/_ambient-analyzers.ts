@@ -1,8 +1,9 @@
 // Ambient mode analyzers: L7 policies and routes that need a waypoint to take effect.
-import { USE_WAYPOINT, namespaceInAmbient, waypointExists, waypointOf, workloadInAmbient } from './_ambient';
+import { namespaceInAmbient, waypointExists, waypointOf, workloadInAmbient } from './_ambient';
 import { Analyzer, AnalyzerContext } from './_analyzer';
 import { serviceOfHost } from './_hosts';
 import { KIND, Resource, entries, list, stringMap } from './_resource';
+import { USE_WAYPOINT } from '../ambient/_waypoint-binding';
 
 /** The L7 attributes an authorization policy uses: only a waypoint (or sidecar) can evaluate them. */
 function l7Attributes(policy: Resource): string[] {

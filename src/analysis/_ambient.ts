@@ -1,10 +1,9 @@
 // Which namespaces and workloads run in ambient mode, and which waypoint serves them.
 import { KIND, Resource, Workload } from './_resource';
 import { ResourceIndex } from './_resource-index';
+import { boundWaypoint } from '../ambient/_waypoint-binding';
 
 export const DATAPLANE_MODE = 'istio.io/dataplane-mode';
-export const USE_WAYPOINT = 'istio.io/use-waypoint';
-export const USE_WAYPOINT_NAMESPACE = 'istio.io/use-waypoint-namespace';
 
 /** Whether a Namespace enrolls its workloads in ambient mode (sidecar injection labels take precedence). */
 export function namespaceInAmbient(ns: Resource | undefined): boolean {
@@ -28,12 +27,7 @@ export function workloadInAmbient(index: ResourceIndex, w: Workload): boolean {
 
 /** The waypoint a Service (or else its namespace) is bound to, or undefined when none is. */
 export function waypointOf(index: ResourceIndex, service: Resource): { name: string; namespace: string } | undefined {
-  for (const r of [service, index.namespace(service.namespace)]) {
-    const name = r?.labels[USE_WAYPOINT];
-    if (name && name !== 'none') return { name, namespace: r!.labels[USE_WAYPOINT_NAMESPACE] ?? service.namespace };
-    if (name === 'none') return undefined;
-  }
-  return undefined;
+  return boundWaypoint(service.labels, index.namespace(service.namespace)?.labels, service.namespace);
 }
 
 /** Whether a waypoint Gateway of that name exists in the manifests. */

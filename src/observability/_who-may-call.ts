@@ -9,6 +9,7 @@
 // External hosts behind an egress gateway are admitted by rules on `connection.sni` or the host, which the
 // evaluator does not read; they are matched here, on the caller's identity and the host.
 import { MeshModel, ModelAllowance, gatewayKey, selects, sortedUnique } from './_mesh-model';
+import { boundWaypoint } from '../ambient/_waypoint-binding';
 import { DataplaneMode } from '../mesh/mesh';
 import { ServiceIdentity } from '../mesh/service-identity';
 import { HTTP_METHODS, matchPath, matchString } from '../security/_match';
@@ -245,14 +246,11 @@ export function whoMayCall(model: Omit<MeshModel, 'allowances'>, objects: any[],
     const workloads = s.workloads.length ? s.workloads : s.versions.flatMap(v => v.workloads);
     if (!workloads.length) continue;
     const namespaces = new Set([s.namespace, root]);
-    // The waypoint's namespace, as the evaluator finds the waypoint: the Service's labels, else its Namespace's.
-    const labelsOf = (o: any) => o?.metadata?.labels ?? {};
+    // The waypoint's namespace, whose policies apply there too.
     const serviceObject = objects.find(o => o.kind === 'Service' && o.metadata?.name === s.name && (o.metadata?.namespace ?? 'default') === s.namespace);
     const namespaceObject = objects.find(o => o.kind === 'Namespace' && o.metadata?.name === s.namespace);
-    const waypointNs = labelsOf(serviceObject)['istio.io/use-waypoint'] !== undefined
-      ? labelsOf(serviceObject)['istio.io/use-waypoint-namespace']
-      : labelsOf(namespaceObject)['istio.io/use-waypoint-namespace'];
-    if (waypointNs) namespaces.add(waypointNs);
+    const waypoint = boundWaypoint(serviceObject?.metadata?.labels, namespaceObject?.metadata?.labels, s.namespace);
+    if (waypoint) namespaces.add(waypoint.namespace);
     const inScope = (o: any) => namespaces.has(o.metadata?.namespace ?? 'default');
     const candidates = policies.filter(inScope);
     const issuers: JwtIssuer[] = objects.filter(o => o.kind === 'RequestAuthentication' && inScope(o))

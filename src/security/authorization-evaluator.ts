@@ -1,6 +1,7 @@
 import { ipInBlock, isIpOrCidr, matchPath, matchString } from './_match';
 import { DRY_RUN_ANNOTATION } from './authorization-policy';
 import { L4_CONDITION_KEYS } from './authorization-rule';
+import { boundWaypoint } from '../ambient/_waypoint-binding';
 import { DataplaneMode, Mesh } from '../mesh/mesh';
 import { IServiceIdentity } from '../mesh/service-identity';
 
@@ -589,12 +590,7 @@ export class AuthorizationEvaluator {
 
   /** The waypoint a Service's traffic goes through (`istio.io/use-waypoint` on the Service, else its namespace). */
   private waypointOf(namespace: string, service: string): { name: string; namespace: string } | undefined {
-    // The Service's labels, else its Namespace's: the waypoint's namespace comes with the name that chose it.
-    const svcLabels = this.service(namespace, service)?.metadata.labels ?? {};
-    const labels = svcLabels['istio.io/use-waypoint'] !== undefined ? svcLabels : this.namespace(namespace)?.metadata.labels ?? {};
-    const label = labels['istio.io/use-waypoint'];
-    if (!label || label === 'none') return undefined;
-    return { name: label, namespace: labels['istio.io/use-waypoint-namespace'] ?? namespace };
+    return boundWaypoint(this.service(namespace, service)?.metadata.labels, this.namespace(namespace)?.metadata.labels, namespace);
   }
 
   private ingressUsesWaypoint(namespace: string, service: string): boolean {
