@@ -124,14 +124,16 @@ export function buildGraph(model: MeshModel): Graph {
   // Routes of in-mesh services: weights, matched routes and mirrors.
   for (const table of model.routeTables) {
     // Egress tables are drawn as the hop through the gateway; tables of gateways only, from the gateway.
-    if (!table.owner || table.owner.startsWith('ext:')) continue;
+    if (!table.owner || table.owner.startsWith('ext:') || table.callers?.length === 0) continue;
+    // Routes only some namespaces' callers take (exportTo, a consumer route) say whose.
+    const whose = table.callers ? ` (callers in ${table.callers.join(', ')})` : '';
     for (const route of drawnRoutes(table.routes.filter(r => routesMesh(table, r)))) {
       const when = route.matches.join(' or ');
       for (const d of route.destinations) {
         const share = d.weight === 100 && when ? '' : percent(d.weight);
-        edge(table.owner, d.target, [when, share].filter(x => x).join(': '), EdgeStyle.ROUTE);
+        edge(table.owner, d.target, `${[when, share].filter(x => x).join(': ')}${whose}`, EdgeStyle.ROUTE);
       }
-      for (const m of route.mirrors) edge(table.owner, m.target, `mirror ${percent(m.percent)}`, EdgeStyle.MIRROR);
+      for (const m of route.mirrors) edge(table.owner, m.target, `mirror ${percent(m.percent)}${whose}`, EdgeStyle.MIRROR);
     }
   }
   // Gateways: the public hosts they serve, to the service behind each.

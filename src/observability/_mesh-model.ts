@@ -100,6 +100,11 @@ export interface ModelRouteTable {
   readonly gateways: string[];
   /** The node (service or external host) whose traffic the table routes, when one host is in the mesh. */
   readonly owner?: string;
+  /**
+   * The namespaces whose in-mesh callers take the routes (a VirtualService's `exportTo`, a consumer HTTPRoute's own
+   * namespace); undefined when callers of every namespace do.
+   */
+  readonly callers?: string[];
   readonly routes: ModelRoute[];
 }
 
@@ -560,7 +565,10 @@ export function buildMeshModel(manifests: any[], options: ModelOptions,
     const owners = sortedUnique(hosts.map(h => targetOf(h, undefined, context)).filter(t => !t.startsWith('host:')));
     const owner = owners.length === 1 ? owners[0]
       : owners.length === 0 && hosts.length === 1 && gatewaysOfTable.includes('mesh') ? targetOf(hosts[0], undefined, context) : undefined;
-    routeTables.push({ source: `VirtualService ${ref(vs)}`, namespace: context, hosts: [...hosts], gateways: gatewaysOfTable, owner, routes });
+    const exportTo: string[] | undefined = vs.spec?.exportTo;
+    const callers = !exportTo || exportTo.includes('*') ? undefined
+      : sortedUnique(exportTo.filter(x => x !== '~').map(x => (x === '.' ? context : x)));
+    routeTables.push({ source: `VirtualService ${ref(vs)}`, namespace: context, hosts: [...hosts], gateways: gatewaysOfTable, owner, callers, routes });
   }
 
   // Gateway API routes.
@@ -568,8 +576,11 @@ export function buildMeshModel(manifests: any[], options: ModelOptions,
     const context = ns(r);
     const parents: string[] = [];
     let owner: string | undefined;
+    let callers: string[] | undefined;
     for (const p of r.spec?.parentRefs ?? []) {
       const key = `${p.namespace ?? context}/${p.name}`;
+      // A route for another namespace's Service (a consumer route) applies to its own namespace's callers only.
+      if (p.kind === 'Service' || p.kind === 'ServiceEntry') callers = (p.namespace ?? context) === context ? undefined : [context];
       if (p.kind === 'Service') {
         const s = services.get(key);
         owner = s?.key ?? (p.group === 'networking.istio.io' ? targetOf(p.name, undefined, context) : `host:${p.name}`);
@@ -623,7 +634,7 @@ export function buildMeshModel(manifests: any[], options: ModelOptions,
         details,
       };
     });
-    routeTables.push({ source: `${r.kind} ${ref(r)}`, namespace: context, hosts: [...(r.spec?.hostnames ?? [])], gateways: sortedUnique(parents), owner, routes });
+    routeTables.push({ source: `${r.kind} ${ref(r)}`, namespace: context, hosts: [...(r.spec?.hostnames ?? [])], gateways: sortedUnique(parents), owner, callers, routes });
   }
   routeTables.sort((a, b) => (a.source < b.source ? -1 : 1));
 

@@ -137,7 +137,9 @@ export class TrafficPlan {
       v.policy.join(', '),
     ])));
     for (const t of this.model.routeTables.filter(r => r.owner === s.key)) {
-      out.push('', `Routes of ${t.source}${t.gateways.length ? ` (${t.gateways.map(g => (g.startsWith('gw:') ? g.slice(3) : g)).join(', ')})` : ''}:`, '', ...this.routes(t.routes));
+      const whose = t.callers ? `, for in-mesh callers in ${t.callers.length ? t.callers.join(', ') : 'no namespace'} only` : '';
+      out.push('', `Routes of ${t.source}${t.gateways.length ? ` (${t.gateways.map(g => (g.startsWith('gw:') ? g.slice(3) : g)).join(', ')})` : ''}${whose}:`, '',
+        ...this.routes(t.routes));
     }
     const exposures = this.model.exposures.filter(x => x.target === s.key);
     if (exposures.length) {

@@ -1,8 +1,8 @@
 import { App, Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
-import { CanaryService, GatewayWorkload, Mesh, MeshDiagram, Telemetry } from '../../src';
+import { CanaryService, GatewayWorkload, Mesh, MeshDiagram, Telemetry, TrafficPlan } from '../../src';
 import { exampleNames, synthExample } from '../example-helper';
-import { deployment, policy, service, shopManifests } from './fixtures';
+import { deployment, policy, service, shopManifests, virtualService } from './fixtures';
 
 const resources: kplus.ContainerResources = { cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) } };
 const lines = (text: string) => text.split('\n');
@@ -256,6 +256,48 @@ describe('MeshDiagram', () => {
       const gateway = { apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'app' }, spec: { selector: { app: 'edge' }, servers: [] } };
       const mermaid = MeshDiagram.fromManifests([...base(), gateway], { gateways: [gw] }).toMermaid();
       expect(mermaid).toContain('gw_edge_edge{{"edge<br/>ingress gateway"}}');
+    });
+  });
+
+  describe('routes only some namespaces\' callers take', () => {
+    const cart = () => [
+      service('shop', 'cart', { app: 'cart' }),
+      deployment('shop', 'cart-v1', { app: 'cart', version: 'v1' }, 'cart'),
+      deployment('shop', 'cart-v2', { app: 'cart', version: 'v2' }, 'cart'),
+      service('shop', 'cart-v2', { app: 'cart', version: 'v2' }),
+      {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'DestinationRule',
+        metadata: { name: 'cart', namespace: 'shop' },
+        spec: { host: 'cart.shop.svc.cluster.local', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }] },
+      },
+    ];
+
+    test('a VirtualService exported to its own namespace: the edges say whose callers', () => {
+      const vs = virtualService('shop', 'cart', {
+        hosts: ['cart'],
+        exportTo: ['.'],
+        http: [{ route: [{ destination: { host: 'cart', subset: 'v1' }, weight: 90 }, { destination: { host: 'cart', subset: 'v2' }, weight: 10 }] }],
+      });
+      expect(edges(MeshDiagram.fromManifests([...cart(), vs]).toMermaid())).toEqual(expect.arrayContaining([
+        'svc_shop_cart -->|"90% (callers in shop)"| ver_shop_cart_v1',
+        'svc_shop_cart -->|"10% (callers in shop)"| ver_shop_cart_v2',
+      ]));
+      // Exported nowhere: no caller takes them.
+      const hidden = virtualService('shop', 'cart', { hosts: ['cart'], exportTo: ['~'], http: [{ route: [{ destination: { host: 'cart', subset: 'v2' } }] }] });
+      expect(edges(MeshDiagram.fromManifests([...cart(), hidden]).toMermaid()).filter(e => e.startsWith('svc_shop_cart -->'))).toEqual([]);
+    });
+
+    test('a consumer HTTPRoute (another namespace\'s Service): the callers of its own namespace', () => {
+      const route = {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'cart-canary', namespace: 'web' },
+        spec: { parentRefs: [{ group: '', kind: 'Service', name: 'cart', namespace: 'shop', port: 8080 }], rules: [{ backendRefs: [{ name: 'cart-v2', namespace: 'shop', port: 8080 }] }] },
+      };
+      const m = [...cart(), route];
+      expect(edges(MeshDiagram.fromManifests(m).toMermaid())).toContain('svc_shop_cart -->|"100% (callers in web)"| ver_shop_cart_v2');
+      expect(TrafficPlan.fromManifests(m, { analyze: false }).toMarkdown()).toContain('Routes of HTTPRoute web/cart-canary (mesh), for in-mesh callers in web only:');
     });
   });
 
