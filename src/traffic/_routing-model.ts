@@ -98,7 +98,8 @@ export function buildRoutingModel(scope: IConstruct, fields: Omit<RoutingModel, 
  */
 function inForce(fields: Omit<RoutingModel, 'routes' | 'defaultRoute' | 'unscopedFault'>, owner: IConstruct, route: HttpRoute):
 { timeout?: Duration; retries?: RetryPolicy } {
-  const policy = fields.requestPolicy ? { value: fields.requestPolicy, owner: fields.requestPolicyOwner! } : fields.destinationPolicy?.(route, owner);
+  const policy = fields.requestPolicy ? { value: fields.requestPolicy, owner: fields.requestPolicyOwner! }
+    : route.timeout && route.retries ? undefined : fields.destinationPolicy?.(route, owner);
   const timeout = route.timeout ?? policy?.value.timeout;
   const declared = route.retries ?? policy?.value.retries;
   const retries = declared?._isMeshDefault ? undefined : declared;

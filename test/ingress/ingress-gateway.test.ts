@@ -1,7 +1,8 @@
 import { App, Chart, Duration, Testing } from 'cdk8s';
 import {
   CanaryService, DataplaneMode, GatewayApiChannel, GatewayWorkload, Host, HostRouting, IngressGateway, IngressTls, Mesh, ResiliencePreset,
-  ResilientUpstream, RetryOn, RetryPolicy, ServicePort, Source, TlsVersion, TrafficApi, WorkloadSelector, ZeroTrustNamespace,
+  RequestMatch, ResilientUpstream, RetryOn, RetryPolicy, RoutePriority, ServicePort, Source, TlsVersion, TrafficApi, WorkloadSelector,
+  ZeroTrustNamespace,
 } from '../../src';
 import { expectValidManifests } from '../harness/validate';
 
@@ -146,6 +147,23 @@ describe('IngressGateway', () => {
         ['root-non-idempotent', { request: '5s', backendRequest: '1s' }, { attempts: 0 }],
         ['root', { request: '5s', backendRequest: '1s' }, { attempts: 2, codes: [503] }],
       ]);
+    });
+
+    test('a route to services with different request policies sets its own, or fails at synth', () => {
+      const { app, edge, gateway } = setup(TrafficApi.ISTIO);
+      gateway.addHost('shop.example.com', 'edge', IngressTls.none());
+      const api = Host.service(edge, 'api', 'shop');
+      const web = Host.service(edge, 'web', 'shop');
+      const routing = gateway.addRoute('shop.example.com', web, 80);
+      new ResilientUpstream(edge, 'Api', { host: api, preset: ResiliencePreset.LATENCY_SENSITIVE });
+      new ResilientUpstream(edge, 'Web', { host: web });
+      const split = (name: string, own: { timeout?: Duration; retries?: RetryPolicy }) => routing.addRoute(edge, {
+        name, matches: [RequestMatch.pathPrefix(`/${name}`)], destinations: [{ host: api, port: 8080, weight: 50 }, { host: web, port: 80, weight: 50 }], ...own,
+      }, RoutePriority.MATCHED);
+      split('both', { timeout: Duration.seconds(5), retries: RetryPolicy.none() });
+      expect(() => app.synthYaml()).not.toThrow();
+      split('neither', {});
+      expect(() => app.synthYaml()).toThrow(/edge: neither\.destinations got \["api\.shop\.svc\.cluster\.local","web\.shop\.svc\.cluster\.local"\]: they have different request policies/);
     });
 
     test('retries that do not fit the route\'s own timeout fail at synth, naming both constructs', () => {
