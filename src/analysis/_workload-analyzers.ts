@@ -5,6 +5,7 @@ import { ANNOTATIONS, ANNOTATION_VALIDATION, DEPRECATION_ADVICE, isIstioAnnotati
 import { sidecarInjected } from './_injection';
 import { IGNORED_NAMESPACES, KIND, Labels, PROXY_CONTAINER, Resource, WORKLOAD_TEMPLATE_KINDS, Workload, hasProxy, list, stringMap } from './_resource';
 import { ResourceIndex } from './_resource-index';
+import { portProtocol } from '../mesh/service-port';
 
 const INJECTION_LABEL = 'istio-injection';
 const REVISION_LABEL = 'istio.io/rev';
@@ -154,21 +155,6 @@ export const injectionAnalyzer: Analyzer = {
     }
   },
 };
-
-/** The protocol Istio derives from a Service port, or undefined when it must sniff it. */
-export function portProtocol(port: any): string | undefined {
-  if (port.protocol === 'UDP') return 'UDP';
-  let name: string = typeof port.appProtocol === 'string' ? port.appProtocol : String(port.name ?? '');
-  if (port.appProtocol === 'kubernetes.io/h2c') return 'HTTP2';
-  if (port.appProtocol === 'kubernetes.io/ws' || port.appProtocol === 'kubernetes.io/wss') return 'HTTP';
-  if (name.toLowerCase().startsWith('grpc-web')) return 'GRPC-Web';
-  if (name.includes('-')) name = name.slice(0, name.indexOf('-'));
-  const known = ['tcp', 'udp', 'grpc', 'http', 'http_proxy', 'http2', 'https', 'tls', 'mongo', 'redis', 'mysql'];
-  if (known.includes(name.toLowerCase())) return name.toUpperCase();
-  // Istio's well-known ports: SMTP, DNS, MySQL, MongoDB.
-  if ([25, 53, 3306, 27017].includes(Number(port.port))) return 'TCP';
-  return undefined;
-}
 
 /** IST0118, IST0150: Service ports whose names do not tell Istio their protocol. */
 export const portNameAnalyzer: Analyzer = {

@@ -116,3 +116,29 @@ export class ServicePort {
     }
   }
 }
+
+/** @internal The protocol Istio derives from a Service port (its spec), or undefined when it must sniff it. */
+export function portProtocol(port: any): string | undefined {
+  if (port.protocol === 'UDP') return 'UDP';
+  let name: string = typeof port.appProtocol === 'string' ? port.appProtocol : String(port.name ?? '');
+  if (port.appProtocol === 'kubernetes.io/h2c') return 'HTTP2';
+  if (port.appProtocol === 'kubernetes.io/ws' || port.appProtocol === 'kubernetes.io/wss') return 'HTTP';
+  if (name.toLowerCase().startsWith('grpc-web')) return 'GRPC-Web';
+  if (name.includes('-')) name = name.slice(0, name.indexOf('-'));
+  const known = ['tcp', 'udp', 'grpc', 'http', 'http_proxy', 'http2', 'https', 'tls', 'mongo', 'redis', 'mysql'];
+  if (known.includes(name.toLowerCase())) return name.toUpperCase();
+  // Istio's well-known ports: SMTP, DNS, MySQL, MongoDB.
+  if ([25, 53, 3306, 27017].includes(Number(port.port))) return 'TCP';
+  return undefined;
+}
+
+/**
+ * @internal A Service object's port (its spec) as a ServicePort, with the protocol Istio selects for it; a port whose
+ * protocol Istio sniffs counts as TCP, since no route may rely on its requests.
+ */
+export function servicePortOfSpec(port: any): ServicePort {
+  const selected = (portProtocol(port) ?? 'TCP').toLowerCase();
+  const protocol = Object.values(PortProtocol).find(p => p === selected) ?? PortProtocol.TCP;
+  const targetPort = typeof port.targetPort === 'number' ? port.targetPort : port.port;
+  return ServicePort.of(port.port, protocol, { name: port.name ?? protocol, targetPort });
+}

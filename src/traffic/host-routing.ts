@@ -4,7 +4,7 @@ import { appRegistry, appSingleton } from '../_app-registry';
 import { appScan } from '../_app-scan';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
-import { registerSpecSource } from '../_spec-source';
+import { registerSpecSource, synthesizedSpec } from '../_spec-source';
 import { requirePercent, requireWholePercent } from '../_validate';
 import { renderHttpRoute } from './_gateway-api';
 import { RouteEntry, RoutingModel, buildRoutingModel } from './_routing-model';
@@ -19,7 +19,7 @@ import * as networking from '../imports/istio-networking';
 import { dataplaneOfNamespace } from '../mesh/_namespace-dataplane';
 import { Host } from '../mesh/host';
 import { DataplaneMode, Mesh, TrafficApi, requireGatewayApi } from '../mesh/mesh';
-import { ServicePort } from '../mesh/service-port';
+import { ServicePort, servicePortOfSpec } from '../mesh/service-port';
 
 /** One weighted destination of a route. */
 export interface RouteDestination {
@@ -534,8 +534,14 @@ export class HostRouting extends Construct {
    * resolves each object. Returns the errors (an object whose render fails renders again to throw its own error).
    */
   private renderAll(): string[] {
-    // An edge-only host's routes also carry their destinations' request policies.
-    const revision = [this.revision, ...(this.edgeOnly ? this.destinationRoutings().map(r => r.revision) : [])].join(',');
+    // An edge-only host's routes also carry their destinations' request policies; a host without declared ports
+    // under the Gateway API takes its Service's, which the app may define after a synthesis.
+    const portsFromService = !this.ports && !this.edgeOnly && this.api === TrafficApi.GATEWAY_API;
+    const revision = [
+      this.revision,
+      ...(this.edgeOnly ? this.destinationRoutings().map(r => r.revision) : []),
+      ...(portsFromService && this.appService() ? ['service'] : []),
+    ].join(',');
     if (this.renderedRevision === revision) return this.renderErrors;
     this.renderedRevision = revision;
     try {
@@ -556,15 +562,21 @@ export class HostRouting extends Construct {
     const { serviceName, namespace } = this.host;
     if (this.edgeOnly || serviceName === undefined || namespace === undefined) return [];
     if (dataplaneOfNamespace(this, namespace) !== DataplaneMode.AMBIENT || this.node.children.length === 0) return [];
-    const scan = appScan(this);
-    const service = (scan.byNamespace.get(namespace) ?? []).find(o => o.kind === 'Service' && o.apiVersion === 'v1' && o.name === serviceName);
+    const service = this.appService();
     if (!service) return [];
     const waypoint = service.metadata.getLabel(USE_WAYPOINT_LABEL)
-      ?? scan.namespaces.find(n => n.name === namespace)?.metadata.getLabel(USE_WAYPOINT_LABEL);
+      ?? appScan(this).namespaces.find(n => n.name === namespace)?.metadata.getLabel(USE_WAYPOINT_LABEL);
     if (waypoint !== undefined && waypoint !== 'none') return [];
     const owners = [this.requestPolicy, ...this.routes, ...this.policy.values(), ...[...this.subsetPolicies.values()].flatMap(f => [...f.values()])]
       .flatMap(c => (c ? [c.owner.node.path] : []));
     return [`${this.host.name} is routed for in-mesh callers (by ${[...new Set(owners)].join(', ') || this.node.path}), but in ambient mode only a waypoint applies routes and traffic policies, and Service ${namespace}/${serviceName} uses none: send it through one (Waypoint.forNamespace(scope, '${namespace}').use(service)), or make '${namespace}' a ZeroTrustNamespace, whose waypoint serves the namespace`];
+  }
+
+  /** The Service object of the host in the app, if the app defines it. */
+  private appService(): ApiObject | undefined {
+    const { serviceName, namespace } = this.host;
+    if (serviceName === undefined || namespace === undefined) return undefined;
+    return (appScan(this).byNamespace.get(namespace) ?? []).find(o => o.kind === 'Service' && o.apiVersion === 'v1' && o.name === serviceName);
   }
 
   private routeObjects(): ApiObject[] {
@@ -616,17 +628,25 @@ export class HostRouting extends Construct {
   }
 
   private renderGatewayRoute(key: string): any {
-    const model = this.model();
+    const declared = this.model();
+    // A Service no construct declared the ports of (one of your own): the ports of its object in the app. The route
+    // serves its first HTTP port, as the gateway does.
+    const service = !declared.ports.length && !this.edgeOnly ? this.appService() : undefined;
+    const found: ServicePort[] = service ? (synthesizedSpec(service)?.ports ?? []).map(servicePortOfSpec) : [];
+    const model = found.length ? { ...declared, ports: found } : declared;
     const http = model.ports.filter(p => p.isHttp);
-    const port = key ? http.find(p => p.name === key) : model.ports[0];
+    const port = key ? http.find(p => p.name === key) : found.length ? http[0] : model.ports[0];
     // An edge-only host (ingress routes to services) has no ports of its own: each destination names one.
     const edgeRoutes = this.edgeOnly && !model.ports.length;
-    if (!edgeRoutes && (!port || !port.isHttp)) {
-      const owner = this.requestPolicy?.owner ?? this.routes[0]?.owner ?? this;
-      throw configError(owner, 'ports', model.ports.map(p => p.name),
-        `Gateway API routes need the Service's HTTP ports (declared by a CanaryService for ${this.host.name}); TCP ports need the Istio traffic API`);
+    const owner = this.requestPolicy?.owner ?? this.routes[0]?.owner ?? this;
+    if (!this.edgeOnly && this.host.serviceName === undefined) {
+      throw configError(owner, 'host', this.host.name, 'the Gateway API routes only Kubernetes Services in the mesh: use the Istio traffic API for external hosts');
     }
-    if (!key && model.ports.length > 1) throw configError(this, 'ports', model.ports.map(p => p.name), 'internal: several ports need one route each');
+    if (!edgeRoutes && (!port || !port.isHttp)) {
+      throw configError(owner, 'ports', model.ports.map(p => p.name),
+        `Gateway API routes need an HTTP port of the Service (declared by a CanaryService for ${this.host.name}, or named for Istio's protocol selection on a Service of the app); TCP ports need the Istio traffic API`);
+    }
+    if (!key && !found.length && model.ports.length > 1) throw configError(this, 'ports', model.ports.map(p => p.name), 'internal: several ports need one route each');
     // The gateway serves the service's first HTTP port.
     return renderHttpRoute(model, port, edgeRoutes || port === http[0]);
   }

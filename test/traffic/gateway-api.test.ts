@@ -79,6 +79,23 @@ describe('one intent, both traffic APIs', () => {
     for (const v of ['v1', 'v2', 'v3']) expect(names.indexOf(`Service reviews-${v}`)).toBeLessThan(names.indexOf('HTTPRoute reviews'));
   });
 
+  test('Gateway API: a Service of your own gives the route its HTTP port (Istio\'s protocol selection)', () => {
+    const c = chart({ trafficApi: TrafficApi.GATEWAY_API });
+    const web = new kplus.Service(c, 'Web', { metadata: { name: 'web' }, ports: [{ port: 9090, name: 'tcp-admin' }, { port: 80, targetPort: 8080, name: 'http-web' }] });
+    new ResilientUpstream(c, 'Resilience', { host: Host.fromService(web), retries: RetryPolicy.meshDefault() });
+    const m = Testing.synth(c);
+    expectValidManifests(m);
+    expect(route(m, 'web').spec).toEqual({
+      parentRefs: [{ group: '', kind: 'Service', name: 'web', port: 80 }],
+      rules: [{ name: 'default', backendRefs: [{ name: 'web', port: 80, weight: 100 }], timeouts: { request: '10s' } }],
+    });
+    // A port Istio cannot tell the protocol of is no HTTP port.
+    const opaque = chart({ trafficApi: TrafficApi.GATEWAY_API });
+    const db = new kplus.Service(opaque, 'Db', { metadata: { name: 'db' }, ports: [{ port: 5000, name: 'db' }] });
+    new ResilientUpstream(opaque, 'Resilience', { host: Host.fromService(db), retries: RetryPolicy.meshDefault() });
+    expect(() => Testing.synth(opaque)).toThrow(/test\/Resilience: ports got \["db"\]: Gateway API routes need an HTTP port of the Service/);
+  });
+
   test('Gateway API: resilience policy goes to each per-version Service\'s DestinationRule', () => {
     // GIVEN a canary and a resilience policy on the same host
     const c = chart({ trafficApi: TrafficApi.GATEWAY_API });
