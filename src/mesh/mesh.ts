@@ -6,7 +6,6 @@ import { GatewayWorkload } from './gateway-workload';
 
 /** The Gateway API objects are emitted at v1, which Istio reads from 1.20 (Gateway API v1.0). */
 const GATEWAY_API_V1_ISTIO_MINOR = 20;
-const GATEWAY_API_V1_FIX = 'the Gateway API at v1 (Gateway, HTTPRoute) needs Istio 1.20 or later: upgrade, or use TrafficApi.ISTIO';
 
 /**
  * How workloads join the mesh.
@@ -172,9 +171,7 @@ export class Mesh extends Construct {
       // Ambient before 1.22 had another waypoint model (no istio.io/use-waypoint, no policy targetRefs).
       throw configError(this, 'dataplaneMode', this.istioVersion, 'ambient mode as this library builds it (waypoints, targetRefs) needs Istio 1.22 or later: upgrade, or use sidecars');
     }
-    if (this.trafficApi === TrafficApi.GATEWAY_API && this._istioMinor < GATEWAY_API_V1_ISTIO_MINOR) {
-      throw configError(this, 'trafficApi', this.istioVersion, GATEWAY_API_V1_FIX);
-    }
+    if (this.trafficApi === TrafficApi.GATEWAY_API) requireGatewayApi(this, 'trafficApi', this);
     Object.defineProperty(scope, MESH, { value: this, enumerable: false });
     if (this.istioApiVersion('networking.istio.io/v1') !== 'networking.istio.io/v1') {
       // Older meshes: every Istio object under this scope is emitted at the version they serve.
@@ -214,10 +211,14 @@ export function revisionLabel(scope: IConstruct): { [key: string]: string } {
   return revision ? { 'istio.io/rev': revision } : {};
 }
 
-/** @internal Throws unless the Mesh's Istio version reads the Gateway API objects this library emits. */
-export function requireGatewayApi(scope: IConstruct, prop: string): void {
-  const mesh = Mesh.of(scope);
-  if (mesh._istioMinor < GATEWAY_API_V1_ISTIO_MINOR) throw configError(scope, prop, mesh.istioVersion, GATEWAY_API_V1_FIX);
+/**
+ * @internal Throws unless the Mesh's Istio version reads the Gateway API objects this library emits.
+ * @param mesh the scope's Mesh (given by the Mesh itself, which `Mesh.of` does not find yet)
+ */
+export function requireGatewayApi(scope: IConstruct, prop: string, mesh: Mesh = Mesh.of(scope)): void {
+  if (mesh._istioMinor < GATEWAY_API_V1_ISTIO_MINOR) {
+    throw configError(scope, prop, mesh.istioVersion, 'the Gateway API at v1 (Gateway, HTTPRoute) needs Istio 1.20 or later: upgrade, or use TrafficApi.ISTIO');
+  }
 }
 
 /**

@@ -459,11 +459,9 @@ function externalAllowances(model: Omit<MeshModel, 'allowances'>, policies: any[
       // The requests a CUSTOM rule matches go to its external authorizer, whose answer only it knows.
       const gates = custom.flatMap(p => (p.spec?.rules ?? []).flatMap((r: any) => externalAlternatives(r, caller, hosts) ?? [])
         .map((a: string[]) => ({ a, p })));
-      const gated = gates.length ? (t: string) => {
-        const providers = sortedUnique(gates.map(g => g.p.spec?.provider?.name ?? 'its provider')).join(' and ');
-        const scoped = gates.some(g => g.a.length === 0) ? '' : ` for ${sortedUnique(gates.map(g => describe(g.a))).join(' or ')}`;
-        return `${t || 'any request'} if ${providers} allows${scoped}`;
-      } : (t: string) => t;
+      const providers = sortedUnique(gates.map(g => g.p.spec?.provider?.name ?? 'its provider')).join(' and ');
+      const scoped = gates.some(g => g.a.length === 0) ? '' : ` for ${sortedUnique(gates.map(g => describe(g.a))).join(' or ')}`;
+      const gated = (t: string) => (gates.length ? `${t || 'any request'} if ${providers} allows${scoped}` : t);
       granting.push(...gates.map(g => ref(g.p)));
       out.push(allowance(caller.key, e.key, new Map(texts.map(t => [gated(t), sortedUnique(granting)]))));
     }
