@@ -489,7 +489,7 @@ export class ArgoRollout extends Construct {
       spec: Lazy.any({ produce: () => this.renderSpec(steps, analysis) }),
     });
     // Make-before-break: the Services, subsets and routes the Rollout rewrites exist before it starts.
-    this.resource.node.addDependency(this.service, ...this.splitServices, this.routing.virtualService!, ...this.routing.destinationRules);
+    this.resource.node.addDependency(this.service, ...this.splitServices, ...this.routing.destinationRules, this.routing.virtualService!);
     this.source = ApiObject.of(deployment);
     if (this.workload.scaleDown === undefined) {
       // Inline: the Rollout runs the pods, the Deployment is not emitted (it would run them twice); its labels and

@@ -583,9 +583,16 @@ export class HostRouting extends Construct {
     return this._virtualService ? [this._virtualService] : this.httpRoutes;
   }
 
-  // Make-before-break: subsets and backends must exist before routes use them (istio#6705).
+  // Make-before-break: subsets and backends must exist before routes use them (istio#6705). cdk8s writes
+  // independent objects in tree order, so an object of this routing created before a route comes first without a
+  // dependency (one costs cdk8s graph work on every synthesis). Whatever depends on a route lists its targets first.
   private orderRoutes(): void {
-    for (const route of this.routeObjects()) route.node.addDependency(...this.destinationRules, ...this.routeDependencies);
+    const children = this.node.children;
+    const before = (target: IConstruct, route: IConstruct) => target.node.scope === this && children.indexOf(target) < children.indexOf(route);
+    for (const route of this.routeObjects()) {
+      const targets = [...this.destinationRules, ...this.routeDependencies].filter(t => !before(t, route));
+      if (targets.length) route.node.addDependency(...targets);
+    }
   }
 
   private model(): RoutingModel {
