@@ -47,6 +47,24 @@ describe('make-before-break', () => {
     expectBefore(manifests, ['DestinationRule/reviews'], ['VirtualService/reviews']);
   });
 
+  test('a route depends only on what tree order does not already put first', () => {
+    // GIVEN the usual order (subsets, then routes), and a host whose route exists before its DestinationRule
+    const chart = shopChart();
+    const reviews = new CanaryService(chart, 'Reviews', { versions, resources, weights: { v1: 90, v2: 10 } });
+    const ratings = new ResilientUpstream(chart, 'Ratings', {
+      host: Host.service(chart, 'ratings', 'shop'), timeout: Duration.seconds(5), retries: RetryPolicy.none(),
+    });
+    new CanaryService(chart, 'RatingsCanary', { name: 'ratings', versions, resources, weights: { v1: 90, v2: 10 } });
+
+    // THEN cdk8s writes the first DestinationRule before its route without a dependency (each costs every synthesis
+    // graph work); the later one is a dependency of its route
+    expect(reviews.routing.virtualService!.node.dependencies).toEqual([]);
+    expect(ratings.routing.virtualService!.node.dependencies).toEqual([ratings.routing.destinationRule]);
+    const manifests = synthValid(chart);
+    expectBefore(manifests, ['DestinationRule/reviews'], ['VirtualService/reviews']);
+    expectBefore(manifests, ['DestinationRule/ratings'], ['VirtualService/ratings']);
+  });
+
   test('Gateway API: the per-version Services and their DestinationRules before the HTTPRoute', () => {
     const app = Testing.app();
     new Mesh(app, 'Mesh', { trafficApi: TrafficApi.GATEWAY_API });
