@@ -4,6 +4,7 @@ import { appSingleton } from '../_app-registry';
 import { configError } from '../_errors';
 import { requireDnsLabel } from '../_validate';
 import { USE_WAYPOINT, USE_WAYPOINT_NAMESPACE } from './_waypoint-binding';
+import { objectProps } from '../_object-props';
 import * as gatewayapi from '../imports/gateway-api';
 import { requireIstio, revisionLabel } from '../mesh/mesh';
 import { ServiceIdentity } from '../mesh/service-identity';
@@ -87,11 +88,10 @@ export class Waypoint extends Construct {
     this.name = requireDnsLabel(this, 'name', props.name ?? 'waypoint');
     this.namespace = requireDnsLabel(this, 'namespace', props.namespace ?? Chart.of(this).namespace ?? 'default');
     this.trafficFor = props.trafficFor ?? WaypointFor.SERVICE;
-    this.gateway = new ApiObject(this, 'Resource', {
-      ...gatewayapi.Gateway.GVK,
+    this.gateway = new ApiObject(this, 'Resource', objectProps(gatewayapi.Gateway.GVK, {
       metadata: { name: this.name, namespace: this.namespace, labels: { 'istio.io/waypoint-for': this.trafficFor, ...revisionLabel(this) } },
       spec: Lazy.any({ produce: () => this.renderSpec() }),
-    });
+    }));
   }
 
   /** The identity the waypoint's proxies run as: Istio creates a ServiceAccount named after the Gateway. */

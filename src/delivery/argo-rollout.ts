@@ -4,6 +4,7 @@ import { Construct, IConstruct } from 'constructs';
 import { adapterName, controllerDuration, exposeForController, ownNamespace, requireHttpPorts } from './_controller';
 import { ArgoCdIgnoreDifference } from './argo-cd-ignore-difference';
 import { configError } from '../_errors';
+import { objectProps } from '../_object-props';
 import { compact } from '../_render';
 import { requireDnsLabel, requireInteger, requireUnique } from '../_validate';
 import { Waypoint } from '../ambient/waypoint';
@@ -483,11 +484,10 @@ export class ArgoRollout extends Construct {
       this.routing.bindGateway(this, this.ingressGateway.ref, props.ingress.hosts);
     }
 
-    this.resource = new ApiObject(this, 'Resource', {
-      ...argorollouts.Rollout.GVK,
+    this.resource = new ApiObject(this, 'Resource', objectProps(argorollouts.Rollout.GVK, {
       metadata: { name: this.name, ...(namespace ? { namespace } : {}) },
       spec: Lazy.any({ produce: () => this.renderSpec(steps, analysis) }),
-    });
+    }));
     // Make-before-break: the Services, subsets and routes the Rollout rewrites exist before it starts.
     this.resource.node.addDependency(this.service, ...this.splitServices, ...this.routing.destinationRules, this.routing.virtualService!);
     this.source = ApiObject.of(deployment);

@@ -6,6 +6,7 @@ import { ArgoCdIgnoreDifference } from './argo-cd-ignore-difference';
 import { FlaggerMetricTemplate } from './flagger-metric-template';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
+import { objectProps } from '../_object-props';
 import { compact } from '../_render';
 import { requireDnsLabel, requireInteger, requireUnique } from '../_validate';
 import * as flagger from '../imports/flagger';
@@ -482,8 +483,7 @@ export class FlaggerCanary extends Construct {
       trafficPolicy: props.trafficPolicy && this.renderTrafficPolicy(props.trafficPolicy),
     });
 
-    this.resource = new ApiObject(this, 'Resource', {
-      ...flagger.Canary.GVK,
+    this.resource = new ApiObject(this, 'Resource', objectProps(flagger.Canary.GVK, {
       metadata: compact({ name: this.name, namespace: ownNamespace(this, this.namespace) }),
       spec: compact({
         provider: 'istio',
@@ -494,7 +494,7 @@ export class FlaggerCanary extends Construct {
         skipAnalysis: props.skipAnalysis,
         revertOnDeletion: props.revertOnDeletion,
       }),
-    });
+    }));
     // Flagger reads the Deployment and the MetricTemplates when it starts the Canary: make them exist first.
     this.resource.node.addDependency(deployment);
     for (const m of props.analysis.metrics ?? []) if (m._template) this.resource.node.addDependency(m._template);

@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { configError } from '../_errors';
+import { objectProps } from '../_object-props';
 import { compact } from '../_render';
 import { requireDnsLabel } from '../_validate';
 import * as flagger from '../imports/flagger';
@@ -104,8 +105,7 @@ export class FlaggerMetricTemplate extends Construct {
       throw configError(this, 'address', undefined, `give the ${provider} API's URL (such as http://prometheus.istio-system:9090): Flagger has no default for it`);
     }
     this.query = props.query;
-    this.resource = new ApiObject(this, 'Resource', {
-      ...flagger.MetricTemplate.GVK,
+    this.resource = new ApiObject(this, 'Resource', objectProps(flagger.MetricTemplate.GVK, {
       metadata: compact({
         name: props.name === undefined ? undefined : requireDnsLabel(this, 'name', props.name),
         namespace: props.namespace === undefined ? undefined : requireDnsLabel(this, 'namespace', props.namespace),
@@ -120,7 +120,7 @@ export class FlaggerMetricTemplate extends Construct {
         }),
         query: props.query,
       },
-    });
+    }));
   }
 
   /** The template's name. */

@@ -9,6 +9,7 @@ import { EgressRouteMode } from './_mode';
 import { hostLabel } from './_names';
 import type { EgressControl } from './egress-control';
 import { EgressRoute } from './egress-route';
+import { objectProps } from '../_object-props';
 import * as networking from '../imports/istio-networking';
 import * as security from '../imports/istio-security';
 import { Host } from '../mesh/host';
@@ -192,25 +193,23 @@ export class AllowedExternalService extends Construct {
     control._register(this);
     if (ambient) appRegistry<EgressControl>(control, 'AmbientEgressHost').set(plan.host.name, control);
 
-    this.serviceEntry = new ApiObject(this, 'Resource', {
-      ...networking.ServiceEntry.GVK,
+    this.serviceEntry = new ApiObject(this, 'Resource', objectProps(networking.ServiceEntry.GVK, {
       metadata: {
         name: label,
         namespace: control.namespace,
         ...(ambient ? { labels: { 'istio.io/use-waypoint': control.waypointName! } } : {}),
       },
       spec: renderServiceEntry(plan, plan.host, plan.exportTo),
-    });
+    }));
     if (control.waypoint) this.serviceEntry.node.addDependency(control.waypoint);
 
     if (plan.servingHost) {
       // The gateway's destination for the wildcard: visible to the gateway only, so workloads cannot bypass it.
-      this.servingServiceEntry = new ApiObject(this, 'ServingHost', {
-        ...networking.ServiceEntry.GVK,
+      this.servingServiceEntry = new ApiObject(this, 'ServingHost', objectProps(networking.ServiceEntry.GVK, {
         metadata: { name: hostLabel(plan.host.name, 'serving'), namespace: control.namespace },
         spec: renderServiceEntry({ ...plan, resolution: ServiceEntryResolution.DNS, endpoints: [], addresses: [] }, plan.servingHost,
           [control.egressGateway.namespace === control.namespace ? '.' : control.egressGateway.namespace]),
-      });
+      }));
     }
 
     if (plan.route.viaEgressGateway) {
@@ -218,8 +217,7 @@ export class AllowedExternalService extends Construct {
       const upstream = plan.servingHost ?? plan.host;
       const server = sharedGatewayServer(control, plan);
       if (!server.gateway) {
-        server.gateway = new ApiObject(this, 'Gateway', {
-          ...networking.Gateway.GVK,
+        server.gateway = new ApiObject(this, 'Gateway', objectProps(networking.Gateway.GVK, {
           metadata: { name: hostLabel(plan.host.name, 'egress'), namespace: control.namespace },
           spec: Lazy.any({
             produce: () => ({
@@ -234,7 +232,7 @@ export class AllowedExternalService extends Construct {
               }],
             }),
           }),
-        });
+        }));
       }
       server.namespaces.push(control.namespace);
       this.gateway = server.gateway;
@@ -243,8 +241,7 @@ export class AllowedExternalService extends Construct {
       const toGateway = { destination: { host: plan.gatewayService!, subset: label, port: { number: GATEWAY_PORT } }, weight: 100 };
       const toExternal = { destination: { host: upstream.name, port: { number: appPort.port } }, weight: 100 };
       const destinationRule = control._gatewayDestinationRule(label, sniOf(plan));
-      this.virtualService = new ApiObject(this, 'VirtualService', {
-        ...networking.VirtualService.GVK,
+      this.virtualService = new ApiObject(this, 'VirtualService', objectProps(networking.VirtualService.GVK, {
         metadata: { name: label, namespace: control.namespace },
         spec: {
           hosts: [plan.host.name],
@@ -261,27 +258,25 @@ export class AllowedExternalService extends Construct {
             ],
           }),
         },
-      });
+      }));
       // Make-before-break: the subset and the gateway server exist before routes use them.
       this.virtualService.node.addDependency(destinationRule, this.gateway, this.serviceEntry);
       if (this.servingServiceEntry) this.virtualService.node.addDependency(this.servingServiceEntry);
 
-      this.authorizationPolicy = new ApiObject(this, 'AuthorizationPolicy', {
-        ...security.AuthorizationPolicy.GVK,
+      this.authorizationPolicy = new ApiObject(this, 'AuthorizationPolicy', objectProps(security.AuthorizationPolicy.GVK, {
         // A dot cannot be in a namespace, so namespace and host cannot run into another pair's name ('shop-api' + 'x',
         // 'shop' + 'api-x').
         metadata: { name: `${control.namespace}.${label}`, namespace: control.egressGateway.namespace },
         spec: allowPolicySpec({ selector: control.egressGateway.labels }, plan, passthrough
           ? { serverNames: [sniOf(plan)] }
           : { hosts: [plan.host.name, `${plan.host.name}:${appPort.port}`] }),
-      });
+      }));
       this.node.addValidation({ validate: () => this.checkSingleVirtualService() });
     } else if (ambient) {
-      this.authorizationPolicy = new ApiObject(this, 'AuthorizationPolicy', {
-        ...security.AuthorizationPolicy.GVK,
+      this.authorizationPolicy = new ApiObject(this, 'AuthorizationPolicy', objectProps(security.AuthorizationPolicy.GVK, {
         metadata: { name: label, namespace: control.namespace },
         spec: allowPolicySpec({ serviceEntryName: label }, plan),
-      });
+      }));
       this.authorizationPolicy.node.addDependency(this.serviceEntry);
     }
   }

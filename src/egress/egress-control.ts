@@ -4,6 +4,7 @@ import { appRegistry } from '../_app-registry';
 import { configError } from '../_errors';
 import { isDnsLabel, requireDnsLabel, requireUnique } from '../_validate';
 import { AllowedExternalService, AllowHostOptions } from './allowed-external-service';
+import { objectProps } from '../_object-props';
 import { Waypoint } from '../ambient/waypoint';
 import * as networking from '../imports/istio-networking';
 import { namespaceDataplane } from '../mesh/_namespace-dataplane';
@@ -245,11 +246,10 @@ export class EgressControl extends Construct {
     this.gatewaySubsets.push({ name: subset, sni });
     if (!this._egressGatewayDestinationRule) {
       const host = this._egressGatewayHost('egressGateway');
-      this._egressGatewayDestinationRule = new ApiObject(this, 'EgressGatewayRule', {
-        ...networking.DestinationRule.GVK,
+      this._egressGatewayDestinationRule = new ApiObject(this, 'EgressGatewayRule', objectProps(networking.DestinationRule.GVK, {
         metadata: { name: this.egressGateway.serviceName!, namespace: this.namespace },
         spec: Lazy.any({ produce: () => this.renderGatewayDestinationRule(host) }),
-      });
+      }));
       this.declareEgressGateway();
     }
     return this._egressGatewayDestinationRule;

@@ -2,6 +2,7 @@ import { ApiObject, Chart, Duration, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { appRegistry } from '../_app-registry';
 import { configError } from '../_errors';
+import { objectProps } from '../_object-props';
 import { requireDnsLabel } from '../_validate';
 import * as gatewayapi from '../imports/gateway-api';
 import * as networking from '../imports/istio-networking';
@@ -170,15 +171,14 @@ export class IngressGateway extends Construct {
     if (gatewayApi && props.workload) {
       throw configError(this, 'workload', props.workload.labels, 'with the Gateway API, Istio deploys the gateway for the Gateway object: drop workload');
     }
-    this.gateway = new ApiObject(this, 'Resource', {
-      ...(gatewayApi ? gatewayapi.Gateway.GVK : networking.Gateway.GVK),
+    this.gateway = new ApiObject(this, 'Resource', objectProps(gatewayApi ? gatewayapi.Gateway.GVK : networking.Gateway.GVK, {
       metadata: {
         ...(props.name === undefined ? {} : { name: requireDnsLabel(this, 'name', props.name) }),
         ...(props.namespace === undefined ? {} : { namespace: requireDnsLabel(this, 'namespace', props.namespace) }),
         ...(gatewayApi ? { labels: revisionLabel(this) } : {}),
       },
       spec: Lazy.any({ produce: () => gatewayApi ? this.renderGatewayApiSpec() : this.renderSpec() }),
-    });
+    }));
     if (gatewayApi && this.gateway.name.length > 57) {
       // Istio names the Deployment and Service `<name>-istio`, which must stay a DNS label (istio#58941).
       this.node.tryRemoveChild(this.gateway.node.id);
@@ -350,11 +350,10 @@ export class IngressGateway extends Construct {
 
   private ensureRedirectRoute(): void {
     if (this._redirectRoute) return;
-    this._redirectRoute = new ApiObject(this, 'Redirect', {
-      ...gatewayapi.HttpRoute.GVK,
+    this._redirectRoute = new ApiObject(this, 'Redirect', objectProps(gatewayapi.HttpRoute.GVK, {
       metadata: this.gateway.metadata.namespace ? { namespace: this.gateway.metadata.namespace } : {},
       spec: Lazy.any({ produce: () => this.renderRedirect() }),
-    });
+    }));
     this._redirectRoute.node.addDependency(this.gateway);
   }
 

@@ -2,6 +2,7 @@ import { ApiObject, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { appSingleton } from '../_app-registry';
 import { Mesh } from './mesh';
+import { objectProps } from '../_object-props';
 import * as networking from '../imports/istio-networking';
 
 /** @internal What a construct needs from its namespace's Sidecar. */
@@ -38,11 +39,10 @@ export class NamespaceSidecar {
 
   /** The Sidecar object, created under `owner` as `id` unless another construct created it already. */
   public ensure(owner: Construct, id: string): ApiObject {
-    this.object ??= new ApiObject(owner, id, {
-      ...networking.Sidecar.GVK,
+    this.object ??= new ApiObject(owner, id, objectProps(networking.Sidecar.GVK, {
       metadata: { name: 'default', namespace: this.namespace },
       spec: Lazy.any({ produce: () => this.render(Mesh.of(owner)) }),
-    });
+    }));
     return this.object;
   }
 

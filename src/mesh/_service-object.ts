@@ -2,6 +2,7 @@ import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import { ServicePort } from './service-port';
+import { objectProps } from '../_object-props';
 
 /** A Service port in the wire form: a numeric target port. */
 type WirePort = Omit<kplus.k8s.ServicePort, 'targetPort'> & { readonly targetPort: number };
@@ -24,5 +25,5 @@ export function serviceObject(scope: Construct, id: string, name: string, namesp
       ports: ports.map(p => ({ name: p.name, port: p.port, targetPort: p.targetPort, appProtocol: p.protocol })),
     },
   };
-  return new ApiObject(scope, id, { ...kplus.k8s.KubeService.GVK, ...service });
+  return new ApiObject(scope, id, objectProps(kplus.k8s.KubeService.GVK, service));
 }

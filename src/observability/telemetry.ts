@@ -3,6 +3,7 @@ import { Construct, IConstruct } from 'constructs';
 import { appRegistry } from '../_app-registry';
 import { istioDuration } from '../_duration';
 import { configError } from '../_errors';
+import { objectProps } from '../_object-props';
 import { compact } from '../_render';
 import { isDnsSubdomain, requireDnsLabel, requirePercent } from '../_validate';
 import { requireCelExpression } from './_cel';
@@ -483,11 +484,10 @@ export class Telemetry extends Construct {
     for (const a of props.accessLogging ?? []) this.addAccessLogging(a);
     for (const m of props.metrics ?? []) this.addMetrics(m);
 
-    this.resource = new ApiObject(this, 'Resource', {
-      ...telemetry.Telemetry.GVK,
+    this.resource = new ApiObject(this, 'Resource', objectProps(telemetry.Telemetry.GVK, {
       metadata: { name, namespace: this.namespace },
       spec: Lazy.any({ produce: () => this.renderSpec() }),
-    });
+    }));
 
     if (this.scope.kind !== 'workload') this.requireUnique();
     this.node.addValidation({

@@ -1,6 +1,7 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { configError } from '../_errors';
+import { objectProps } from '../_object-props';
 import { requireDnsLabel } from '../_validate';
 import { AuthorizationRule, renderRule, ruleNeedsL7 } from './authorization-rule';
 import * as security from '../imports/istio-security';
@@ -191,15 +192,14 @@ export class AuthorizationPolicy extends Construct {
 
     // The rules are checked before the object exists: a refused rule leaves no "allow nothing" policy behind.
     const initial = (props.rules ?? []).map((rule, i) => this.checkRule(rule, `rules[${i}]`));
-    this.apiObject = new ApiObject(this, 'Resource', {
-      ...security.AuthorizationPolicy.GVK,
+    this.apiObject = new ApiObject(this, 'Resource', objectProps(security.AuthorizationPolicy.GVK, {
       metadata: {
         ...(props.name !== undefined ? { name: props.name } : {}),
         namespace: this.namespace,
         ...(this.dryRun ? { annotations: { [DRY_RUN_ANNOTATION]: 'true' } } : {}),
       },
       spec: Lazy.any({ produce: () => this.render() }),
-    });
+    }));
     (props.rules ?? []).forEach((rule, i) => this.push(rule, initial[i]));
   }
 

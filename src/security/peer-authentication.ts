@@ -1,6 +1,7 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { configError } from '../_errors';
+import { objectProps } from '../_object-props';
 import { requireDnsLabel, requireInteger } from '../_validate';
 import { MtlsMode } from './mtls-mode';
 import * as security from '../imports/istio-security';
@@ -75,11 +76,10 @@ export class PeerAuthentication extends Construct {
     if (props.name !== undefined) requireDnsLabel(this, 'name', props.name);
     this.checkMode('mode', this.mode);
     for (const p of props.portModes ?? []) this.setPortMode(p.port, p.mode);
-    this.apiObject = new ApiObject(this, 'Resource', {
-      ...security.PeerAuthentication.GVK,
+    this.apiObject = new ApiObject(this, 'Resource', objectProps(security.PeerAuthentication.GVK, {
       metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace },
       spec: Lazy.any({ produce: () => this.render() }),
-    });
+    }));
   }
 
   /** The per-port modes set so far. */

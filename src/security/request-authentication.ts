@@ -5,6 +5,7 @@ import { configError } from '../_errors';
 import { compact } from '../_render';
 import { requireDnsLabel } from '../_validate';
 import { PolicyTarget } from './authorization-policy';
+import { objectProps } from '../_object-props';
 import * as security from '../imports/istio-security';
 import { namespaceDataplane } from '../mesh/_namespace-dataplane';
 import { DataplaneMode, requireIstio } from '../mesh/mesh';
@@ -153,8 +154,7 @@ export class RequestAuthentication extends Construct {
       if (seen.has(issuer.issuer)) throw configError(this, `issuers[${i}].issuer`, issuer.issuer, 'list each issuer once');
       seen.add(issuer.issuer);
     });
-    this.apiObject = new ApiObject(this, 'Resource', {
-      ...security.RequestAuthentication.GVK,
+    this.apiObject = new ApiObject(this, 'Resource', objectProps(security.RequestAuthentication.GVK, {
       metadata: { ...(props.name !== undefined ? { name: props.name } : {}), namespace: this.namespace },
       spec: Lazy.any({
         produce: () => ({
@@ -163,7 +163,7 @@ export class RequestAuthentication extends Construct {
           jwtRules: rules,
         }),
       }),
-    });
+    }));
   }
 }
 

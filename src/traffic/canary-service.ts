@@ -7,6 +7,7 @@ import { HostRouting, RouteDestination, RoutePriority } from './host-routing';
 import { LoadBalancer } from './load-balancer';
 import { RequestMatch } from './request-match';
 import { RetryPolicy } from './retry-policy';
+import { objectProps } from '../_object-props';
 import { Waypoint } from '../ambient/waypoint';
 import type { ReleasePhases } from '../delivery/release-phases';
 import { IngressGateway, IngressTls, PASSTHROUGH_HAS_NO_HTTP } from '../ingress/ingress-gateway';
@@ -270,7 +271,7 @@ export class CanaryService extends Construct {
       // Istio's sidecar has its own token; the application gets none unless it asks.
       automountServiceAccountToken: false,
     };
-    this.serviceAccount = new ApiObject(this, 'ServiceAccount', { ...kplus.k8s.KubeServiceAccount.GVK, ...serviceAccount });
+    this.serviceAccount = new ApiObject(this, 'ServiceAccount', objectProps(kplus.k8s.KubeServiceAccount.GVK, serviceAccount));
     this.service = serviceObject(this, 'Service', this.name, this.namespace, { app: this.name }, ports);
 
     this.workloads = {};
@@ -443,7 +444,7 @@ export class CanaryService extends Construct {
         },
       },
     };
-    return new ApiObject(this, `Deployment-${v.name}`, { ...kplus.k8s.KubeDeployment.GVK, ...deployment });
+    return new ApiObject(this, `Deployment-${v.name}`, objectProps(kplus.k8s.KubeDeployment.GVK, deployment));
   }
 }
 

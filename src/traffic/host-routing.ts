@@ -13,6 +13,7 @@ import { FaultInjection } from './fault-injection';
 import { RequestMatch } from './request-match';
 import { RetryPolicy } from './retry-policy';
 import { TRAFFIC_POLICY_FIELDS, TrafficPolicy, renderTrafficPolicy } from './traffic-policy';
+import { objectProps } from '../_object-props';
 import { USE_WAYPOINT_LABEL } from '../ambient/waypoint';
 import * as gatewayapi from '../imports/gateway-api';
 import * as networking from '../imports/istio-networking';
@@ -398,14 +399,13 @@ export class HostRouting extends Construct {
   /** With the Gateway API, a route to a Service in another namespace needs that namespace's consent. */
   private ensureReferenceGrant(namespace: string): void {
     if (this.referenceGrants.has(namespace)) return;
-    const grant = new ApiObject(this, `ReferenceGrant-${namespace}`, {
-      ...gatewayapi.ReferenceGrant.GVK,
+    const grant = new ApiObject(this, `ReferenceGrant-${namespace}`, objectProps(gatewayapi.ReferenceGrant.GVK, {
       metadata: { namespace, name: `${this.objectName()}-from-${this.namespace}`.slice(0, 63).replace(/[-.]+$/, '') },
       spec: {
         from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: this.namespace }],
         to: [{ group: '', kind: 'Service' }],
       },
-    });
+    }));
     this.referenceGrants.set(namespace, grant);
     this.routeDependencies.push(grant);
     this.orderRoutes();
@@ -523,7 +523,7 @@ export class HostRouting extends Construct {
 
   private object(id: string, gvk: { apiVersion: string; kind: string }, name: string, render: () => any): ApiObject {
     const produce = () => this.renderAll().length ? render() : this.rendered.get(obj);
-    const obj: ApiObject = new ApiObject(this, id, { ...gvk, metadata: { namespace: this.namespace, name }, spec: Lazy.any({ produce }) });
+    const obj: ApiObject = new ApiObject(this, id, objectProps(gvk, { metadata: { namespace: this.namespace, name }, spec: Lazy.any({ produce }) }));
     registerSpecSource(obj, produce);
     this.renderFns.set(obj, render);
     return obj;
