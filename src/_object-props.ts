@@ -1,9 +1,10 @@
 import { ApiObjectProps, GroupVersionKind } from 'cdk8s';
 
 /**
- * @internal The props of an ApiObject of kind `gvk` with the fields of `body`, set one by one. Spreading a GVK into
- * the props (`{ ...Kind.GVK, metadata, spec }`) gives nearly every object a V8 hidden class of its own, so each later
- * read of them (cdk8s copies and resolves the props at every synthesis) goes megamorphic.
+ * @internal The props of an ApiObject of kind `gvk` with the fields of `body`, set one by one. V8 gives an object
+ * literal that starts with a spread and then adds fields a hidden class of its own each time, so spreading the GVK
+ * (`{ ...Kind.GVK, metadata, spec }`) made thousands of them, and every later read of the props (cdk8s copies and
+ * resolves them at each synthesis) megamorphic.
  */
 export function objectProps(gvk: GroupVersionKind, body: { readonly [key: string]: any }): ApiObjectProps {
   const props: { [key: string]: any } = { apiVersion: gvk.apiVersion, kind: gvk.kind };
