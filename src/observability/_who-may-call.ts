@@ -293,7 +293,7 @@ export function whoMayCall(model: Omit<MeshModel, 'allowances'>, objects: any[],
           const policiesOf = [...(g.policy ? [g.policy] : []), ...exceptions.map(d => d.policy)];
           const gate = authorizers.size ? check({ ...g.request, externalAuthorizerAllows: false }) : undefined;
           if (gate && !gate.allowed && gate.policy && authorizers.has(gate.policy)) {
-            text = `${text || 'any request'} if ${authorizers.get(gate.policy)} allows`;
+            text = ifAuthorizerAllows(text, authorizers.get(gate.policy)!);
             policiesOf.push(gate.policy);
           }
           alternatives.set(text, sortedUnique([...(alternatives.get(text) ?? []), ...policiesOf]));
@@ -461,10 +461,15 @@ function externalAllowances(model: Omit<MeshModel, 'allowances'>, policies: any[
         .map((a: string[]) => ({ a, p })));
       const providers = sortedUnique(gates.map(g => g.p.spec?.provider?.name ?? 'its provider')).join(' and ');
       const scoped = gates.some(g => g.a.length === 0) ? '' : ` for ${sortedUnique(gates.map(g => describe(g.a))).join(' or ')}`;
-      const gated = (t: string) => (gates.length ? `${t || 'any request'} if ${providers} allows${scoped}` : t);
+      const gated = (t: string) => (gates.length ? `${ifAuthorizerAllows(t, providers)}${scoped}` : t);
       granting.push(...gates.map(g => ref(g.p)));
       out.push(allowance(caller.key, e.key, new Map(texts.map(t => [gated(t), sortedUnique(granting)]))));
     }
   }
   return out;
+}
+
+/** An alternative (`text`, empty for any request) that CUSTOM policies hand to their external authorizer as well. */
+function ifAuthorizerAllows(text: string, provider: string): string {
+  return `${text || 'any request'} if ${provider} allows`;
 }

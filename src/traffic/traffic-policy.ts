@@ -60,5 +60,5 @@ export function renderTrafficPolicy(scope: IConstruct, prop: string, policy: Tra
 
 /** `values` over `base`: the fields `values` sets (not undefined), else `base`'s. */
 function over<T extends object>(base: T | undefined, values: T): T {
-  return { ...base, ...Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) } as T;
+  return { ...base, ...compact(values) };
 }
